@@ -1,0 +1,1 @@
+"""govlive: the assistant behind government-service livestreams."""

@@ -1,0 +1,1 @@
+"""The answer bank: entries, their rules, storage, import and export."""

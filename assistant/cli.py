@@ -1,0 +1,273 @@
+"""The ``govlive`` command. Each subcommand is a thin layer over a Python API."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .settings import Settings
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.find_object(Settings)  # type: ignore[return-value]
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+def _quiet_libraries() -> None:
+    """Keep the libraries' start-up chatter (offline-hub notices, weight-loading
+    bars) off the terminal; govlive prints what the operator needs."""
+    import logging
+    import os
+
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
+
+
+@click.group()
+@click.option("--bank", "bank_dir", type=click.Path(path_type=Path, file_okay=False), help="Answer-bank directory [env GOVLIVE_BANK_DIR; default: the bundled corpus/bank]")
+@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), help="Where the index and database live [env GOVLIVE_DATA_DIR; default ./govlive-data]")
+@click.option("--model", "model_name", help="sentence-transformers model name [env GOVLIVE_MODEL_NAME]")
+@click.version_option(package_name="govlive")
+@click.pass_context
+def cli(ctx: click.Context, bank_dir: Path | None, data_dir: Path | None, model_name: str | None) -> None:
+    """govlive: answers for government-service livestreams."""
+    _quiet_libraries()
+    overrides = {k: v for k, v in {"bank_dir": bank_dir, "data_dir": data_dir, "model_name": model_name}.items() if v is not None}
+    ctx.obj = Settings(**overrides)
+
+
+# -- kb ---------------------------------------------------------------------------
+@cli.group()
+def kb() -> None:
+    """The answer bank: check, import, export."""
+
+
+def _load_bank(settings: Settings, *, allow_missing: bool = False):
+    from .bank.store import AnswerBank, BankError
+
+    if allow_missing and not settings.bank_dir.exists():
+        return AnswerBank(settings.bank_dir, [])
+    try:
+        return AnswerBank.load(settings.bank_dir)
+    except FileNotFoundError as exc:
+        _fail(str(exc))
+    except BankError as exc:
+        _fail(f"the bank at {settings.bank_dir} is invalid: {exc}")
+
+
+@kb.command("check")
+@click.pass_context
+def kb_check(ctx: click.Context) -> None:
+    """Validate every entry and the bank-wide rules; print entries per domain."""
+    bank = _load_bank(_settings(ctx))
+    for domain, n in bank.counts_by_domain().items():
+        click.echo(f"{domain}\t{n}")
+    click.echo(f"{len(bank)} entries, no problems")
+
+
+@kb.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "jsonl"]), help="Default: from the file name")
+@click.option("--replace", is_flag=True, help="Replace the whole bank with the file instead of merging by id")
+@click.option("--dry-run", is_flag=True, help="Check the file and report what would change; write nothing")
+@click.pass_context
+def kb_import(ctx: click.Context, file: Path, fmt: str | None, replace: bool, dry_run: bool) -> None:
+    """Import entries from CSV, XLSX or JSONL (Chinese headers accepted).
+
+    Rows with an existing id replace that entry; others are added. A file with
+    any error changes nothing.
+    """
+    from .bank.store import BankError
+    from .bank.tabular import ImportFormatError, entries_from_file
+
+    settings = _settings(ctx)
+    bank = _load_bank(settings, allow_missing=True)
+    try:
+        incoming, problems = entries_from_file(file, fmt)
+    except ImportFormatError as exc:
+        _fail(str(exc))
+    if problems:
+        for p in problems:
+            click.echo(str(p), err=True)
+        _fail(f"{len(problems)} problem(s) in {file}; nothing was imported")
+    try:
+        result = bank.replaced_by(incoming) if replace else bank.merged_with(incoming)
+    except BankError as exc:
+        for p in exc.problems:
+            click.echo(str(p), err=True)
+        _fail(f"importing {file} would break the bank ({len(exc.problems)} problem(s)); nothing was imported")
+    added = sum(1 for e in incoming if e.id not in bank)
+    updated = sum(1 for e in incoming if e.id in bank and bank.get(e.id) != e)
+    removed = sum(1 for e in bank.entries if result.get(e.id) is None)
+    summary = {"file": str(file), "rows": len(incoming), "added": added, "updated": updated, "unchanged": len(incoming) - added - updated, "removed": removed, "entries": len(result), "dry_run": dry_run}
+    if not dry_run:
+        result.save()
+    click.echo(json.dumps(summary, ensure_ascii=False))
+
+
+@kb.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "jsonl"]), required=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="File to write (default: stdout; required for xlsx)")
+@click.pass_context
+def kb_export(ctx: click.Context, fmt: str, output: Path | None) -> None:
+    """Export the whole bank; `kb import --replace` of the result gives back the same bank."""
+    from .bank.tabular import export_entries
+
+    bank = _load_bank(_settings(ctx))
+    if output is None and fmt == "xlsx":
+        _fail("xlsx needs --output FILE")
+    data = export_entries(bank.entries, fmt, output)
+    if data is not None:
+        sys.stdout.buffer.write(data)
+    else:
+        click.echo(f"wrote {len(bank)} entries to {output}", err=True)
+
+
+@kb.command("import-guides")
+@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Report what would be imported; write nothing")
+@click.option("--show-skipped", is_flag=True, help="List every skipped record and why")
+@click.pass_context
+def kb_import_guides(ctx: click.Context, file: Path, dry_run: bool, show_skipped: bool) -> None:
+    """Turn a 办事指南 catalogue (JSON Lines or a JSON array) into entries.
+
+    Each record yields entries for what it can answer: 所需材料, 办理地点,
+    办理时限 and 线上办理. Re-importing the same catalogue updates the same ids.
+    """
+    from .bank.guides import entries_from_guides, read_catalogue
+    from .bank.store import BankError
+
+    settings = _settings(ctx)
+    bank = _load_bank(settings, allow_missing=True)
+    try:
+        records = read_catalogue(file)
+    except (ValueError, UnicodeDecodeError) as exc:
+        _fail(str(exc))
+    result = entries_from_guides(records, source_label=file.name)
+    if show_skipped:
+        for p in result.skipped:
+            click.echo(f"skipped: {p}", err=True)
+    try:
+        merged = bank.merged_with(result.entries)
+    except BankError as exc:
+        for p in exc.problems:
+            click.echo(str(p), err=True)
+        _fail(f"the guide entries would break the bank ({len(exc.problems)} problem(s)); nothing was imported")
+    if not dry_run:
+        merged.save()
+    click.echo(json.dumps({**result.summary(), "bank_entries": len(merged), "dry_run": dry_run}, ensure_ascii=False))
+
+
+# -- index ------------------------------------------------------------------------
+@cli.group()
+def index() -> None:
+    """The search index: build it, inspect it, query it."""
+
+
+def _embedder(settings: Settings):
+    from indexer.embedder import Embedder
+
+    return Embedder(
+        settings.model_name,
+        query_prompt=settings.query_prompt,
+        document_prompt=settings.document_prompt,
+        batch_size=settings.embed_batch_size,
+    )
+
+
+@index.command("build")
+@click.option("--quiet", is_flag=True, help="No progress bar")
+@click.pass_context
+def index_build(ctx: click.Context, quiet: bool) -> None:
+    """Embed the bank into FAISS and build the jieba/BM25 index.
+
+    Only phrasings not embedded before are embedded; the new index replaces
+    the old one atomically.
+    """
+    from indexer.build import build_index
+
+    settings = _settings(ctx)
+    bank = _load_bank(settings)
+    report = build_index(bank, index_link=settings.index_dir, embedder=_embedder(settings), progress=not quiet)
+    m = report.manifest
+    click.echo(
+        json.dumps(
+            {
+                "index": str(settings.index_dir),
+                "build": report.path.name,
+                "entries": m.entry_count,
+                "vectors": m.vector_count,
+                "embedded": m.texts_embedded,
+                "reused": m.texts_reused,
+                "entries_added": m.entries_added,
+                "entries_changed": m.entries_changed,
+                "entries_removed": m.entries_removed,
+                "faiss": m.faiss_index_type,
+                "seconds": m.build_seconds,
+                "size_mb": round(report.size_bytes / 2**20, 1),
+            },
+            ensure_ascii=False,
+        )
+    )
+
+
+def _open_index(settings: Settings, bank):
+    from indexer.index import BankIndex
+    from indexer.manifest import IndexMismatch, IndexMissing
+
+    try:
+        return BankIndex.open(
+            settings.index_dir,
+            bank,
+            model_name=settings.model_name,
+            document_prompt=settings.document_prompt,
+            query_prompt=settings.query_prompt,
+        )
+    except (IndexMismatch, IndexMissing) as exc:
+        _fail(str(exc))
+
+
+@index.command("info")
+@click.pass_context
+def index_info(ctx: click.Context) -> None:
+    """Print the manifest of the current index and whether it fits the bank."""
+    from indexer.manifest import IndexManifest, IndexMissing
+
+    settings = _settings(ctx)
+    try:
+        manifest = IndexManifest.read(settings.index_dir)
+    except IndexMissing as exc:
+        _fail(str(exc))
+    click.echo(manifest.model_dump_json(indent=2))
+    _open_index(settings, _load_bank(settings))
+    click.echo("index fits the bank and the configured model", err=True)
+
+
+@index.command("search")
+@click.argument("query")
+@click.option("-k", "--top-k", default=5, show_default=True)
+@click.pass_context
+def index_search(ctx: click.Context, query: str, top_k: int) -> None:
+    """Show the raw dense and lexical hits for QUERY (a debugging aid; `govlive match` decides)."""
+    settings = _settings(ctx)
+    bank = _load_bank(settings)
+    idx = _open_index(settings, bank)
+    dense = idx.search_dense(_embedder(settings).encode_queries([query]), top_k)[0]
+    lexical = idx.search_lexical(query, top_k)
+    for name, hits in (("dense", [(h.entry_id, h.score) for h in dense]), ("lexical", lexical)):
+        for rank, (eid, score) in enumerate(hits, start=1):
+            e = bank.get(eid)
+            click.echo(json.dumps({"side": name, "rank": rank, "score": round(score, 4), "entry_id": eid, "question": e.question if e else None}, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,1 @@
+"""Builds and opens the search index of an answer bank."""

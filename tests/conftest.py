@@ -1,0 +1,43 @@
+"""Shared fixtures. Tests use real files, the real model and real data from ../shared."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("GOVLIVE_SHARED_DIR", REPO_ROOT.parent / "shared"))
+# The model comes from the offline cache beside the checkout, as in CI.
+os.environ.setdefault("HF_HUB_CACHE", str(SHARED / "hf-cache"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+SMALL_BANK = Path(__file__).parent / "data" / "small_bank.jsonl"
+GUIDE_CATALOGUE = SHARED / "data" / "raw" / "gd-zwfw-guide" / "policy.json"
+MODEL_NAME = "intfloat/multilingual-e5-small"
+
+
+@pytest.fixture
+def small_bank_dir(tmp_path: Path) -> Path:
+    """A writable bank directory holding the 12-entry test bank."""
+    d = tmp_path / "bank"
+    d.mkdir()
+    shutil.copy(SMALL_BANK, d / "small.jsonl")
+    return d
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real embedding model, loaded once for the session."""
+    from indexer.embedder import Embedder
+
+    return Embedder(MODEL_NAME)
+
+
+@pytest.fixture
+def guide_catalogue() -> Path:
+    if not GUIDE_CATALOGUE.exists():
+        pytest.fail(f"real guide catalogue not found at {GUIDE_CATALOGUE}; ../shared must sit beside the checkout")
+    return GUIDE_CATALOGUE

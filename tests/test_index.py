@@ -59,7 +59,7 @@ def test_policy_terms_are_not_split():
 
 def test_incremental_rebuild_embeds_only_changed_entries(tmp_path, embedder):
     # 60 real entries of the bundled bank, then change 10 of them.
-    entries = AnswerBank.load(BUNDLED, check=False).entries[::20][:60]
+    entries = AnswerBank.load(BUNDLED).entries[::20][:60]
     bank_dir = tmp_path / "bank"
     bank = AnswerBank(bank_dir, entries)
     bank.save()

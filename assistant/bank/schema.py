@@ -234,7 +234,7 @@ def _near_identical(a: Entry, ka: str, b: Entry, kb: str) -> bool:
     changed = _one_edit(ka, kb)
     if changed is None or changed & _NUMERAL_OR_NEGATION:
         return False
-    if a.item != b.item and changed & (set(a.item) ^ set(b.item)):
+    if a.item != b.item and changed & (set(question_key(a.item)) ^ set(question_key(b.item))):
         return False
     return True
 

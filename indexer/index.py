@@ -34,11 +34,9 @@ class BankIndex:
     def __init__(self, directory: Path, manifest: IndexManifest):
         import faiss
 
-        self.directory = Path(directory)
+        self.directory = Path(directory)  # the build itself, not the link
         self.manifest = manifest
-        # Resolve the link once: every file comes from the same build even if
-        # a rebuild swaps the link while we read.
-        build = self.directory.resolve()
+        build = self.directory
         self.faiss = faiss.read_index(str(build / "faiss.index"))
         rows = json.loads((build / "vectors.json").read_text(encoding="utf-8"))
         self.row_entry_ids: list[str] = rows["entry_ids"]
@@ -51,9 +49,12 @@ class BankIndex:
     @classmethod
     def open(cls, directory: Path, bank: AnswerBank, *, model_name: str, document_prompt: str, query_prompt: str) -> "BankIndex":
         directory = Path(directory)
-        manifest = IndexManifest.read(directory)
+        # Resolve the link once: every file comes from the same build even if
+        # a rebuild swaps the link while we read.
+        build = directory.resolve()
+        manifest = IndexManifest.read(build if build.exists() else directory)
         if manifest.corpus_hash != bank.corpus_hash():
-            old = json.loads((directory.resolve() / "entries.json").read_text(encoding="utf-8"))
+            old = json.loads((build / "entries.json").read_text(encoding="utf-8"))
             changes = _describe_changes(old, bank.entry_hashes())
         else:
             changes = ""
@@ -67,7 +68,7 @@ class BankIndex:
             document_prompt=document_prompt,
             query_prompt=query_prompt,
         )
-        return cls(directory, manifest)
+        return cls(build, manifest)
 
     def search_dense(self, query_vectors: np.ndarray, k: int) -> list[list[DenseHit]]:
         """Best ``k`` entries per query; an entry's score is its best phrasing's."""

@@ -13,6 +13,7 @@ import os
 import tempfile
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from .domains import DOMAIN_BY_NAME, DOMAINS
 from .schema import Entry, Problem, check_bank, validate_entry
@@ -28,27 +29,40 @@ class BankError(Exception):
         super().__init__(f"{len(problems)} problem(s):\n{shown}{more}")
 
 
+def read_jsonl_objects(path: Path, unit: str = "line") -> tuple[list[tuple[int, str, dict[str, Any]]], list[Problem]]:
+    """The JSON objects of a JSON Lines file as (line number, where, object),
+    where is ``"<path> <unit> <n>"``, and a problem for every line that is not one.
+
+    Raises UnicodeDecodeError for a file that is not UTF-8.
+    """
+    objects: list[tuple[int, str, dict[str, Any]]] = []
+    problems: list[Problem] = []
+    text = Path(path).read_text(encoding="utf-8-sig")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path} {unit} {number}"
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(Problem(where, "", f"invalid JSON: {exc.msg} at column {exc.colno}"))
+            continue
+        if not isinstance(data, dict):
+            problems.append(Problem(where, "", "expected a JSON object"))
+            continue
+        objects.append((number, where, data))
+    return objects, problems
+
+
 def read_jsonl_entries(path: Path) -> tuple[list[Entry], list[Problem]]:
     """Entries of one JSONL bank file, and what is wrong with its lines."""
+    objects, problems = read_jsonl_objects(path)
     entries: list[Entry] = []
-    problems: list[Problem] = []
-    with Path(path).open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            where = f"{path} line {lineno}"
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as exc:
-                problems.append(Problem(where, "", f"invalid JSON: {exc.msg}"))
-                continue
-            if not isinstance(data, dict):
-                problems.append(Problem(where, "", "expected a JSON object"))
-                continue
-            entry, errs = validate_entry(data, where)
-            problems.extend(errs)
-            if entry is not None:
-                entries.append(entry)
+    for _, where, data in objects:
+        entry, errs = validate_entry(data, where)
+        problems.extend(errs)
+        if entry is not None:
+            entries.append(entry)
     return entries, problems
 
 

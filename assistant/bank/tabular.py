@@ -19,6 +19,7 @@ from typing import Any
 
 from .domains import DOMAIN_BY_NAME
 from .schema import Entry, Problem, stable_id_for, validate_entry
+from .store import read_jsonl_objects
 
 FORMATS = ("csv", "xlsx", "jsonl")
 
@@ -176,24 +177,12 @@ def _read_xlsx(path: Path) -> tuple[list[Row], list[Problem]]:
 
 
 def _read_jsonl(path: Path) -> tuple[list[Row], list[Problem]]:
-    rows: list[Row] = []
-    problems: list[Problem] = []
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        objects, problems = read_jsonl_objects(path, unit="row")
     except UnicodeDecodeError as exc:
         raise ImportFormatError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path} row {number}"
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(Problem(where, "", f"invalid JSON: {exc.msg} at column {exc.colno}"))
-            continue
-        if not isinstance(data, dict):
-            problems.append(Problem(where, "", "expected a JSON object"))
-            continue
+    rows: list[Row] = []
+    for number, where, data in objects:
         values = {}
         for key, value in data.items():
             canon = _canonical_header(key)

@@ -65,13 +65,28 @@ def _load_bank(settings: Settings, *, allow_missing: bool = False):
 
 
 @kb.command("check")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.pass_context
-def kb_check(ctx: click.Context) -> None:
-    """Validate every entry and the bank-wide rules; print entries per domain."""
-    bank = _load_bank(_settings(ctx))
-    for domain, n in bank.counts_by_domain().items():
+def kb_check(ctx: click.Context, files: tuple[Path, ...]) -> None:
+    """Validate every entry and the bank-wide rules; print entries per domain.
+
+    With FILES, checks those JSONL files taken as one bank instead of the
+    configured bank (useful before copying a domain file in).
+    """
+    from .bank.store import AnswerBank, read_bank_files
+
+    settings = _settings(ctx)
+    paths = list(files) or sorted(settings.bank_dir.glob("*.jsonl"))
+    if not files and not settings.bank_dir.is_dir():
+        _fail(f"answer bank directory not found: {settings.bank_dir}")
+    entries, problems = read_bank_files(paths)
+    for p in problems:
+        click.echo(str(p), err=True)
+    for domain, n in AnswerBank(settings.bank_dir, entries).counts_by_domain().items():
         click.echo(f"{domain}\t{n}")
-    click.echo(f"{len(bank)} entries, no problems")
+    click.echo(f"{len(entries)} entries, {len(problems)} problem(s)")
+    if problems:
+        sys.exit(1)
 
 
 @kb.command("import")

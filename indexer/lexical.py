@@ -61,14 +61,17 @@ class PolicyTokenizer:
 
     def tokens(self, text: str) -> list[str]:
         t = unicodedata.normalize("NFKC", text).lower()
-        out: list[str] = []
-        for word in self._jieba.cut_for_search(t):
-            word = word.strip()
-            if not word or word in self._stop or not _WORDISH.search(word):
-                continue
-            out.append(word)
-            if len(word) > 3:
-                out.extend(self._inner_terms(word))
+        out = [
+            w for w in (w.strip() for w in self._jieba.cut_for_search(t)) if w and w not in self._stop and _WORDISH.search(w)
+        ]
+        # Add the policy terms inside long words that jieba's sub-words missed
+        # (异地就医 in 异地就医备案), once each, so term frequency stays honest.
+        seen = set(out)
+        for word in [w for w in out if len(w) > 3]:
+            for term in self._inner_terms(word):
+                if term not in seen:
+                    seen.add(term)
+                    out.append(term)
         return out
 
 

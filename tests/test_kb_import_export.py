@@ -311,3 +311,19 @@ def test_special_values_survive_every_format(tmp_path):
         export_entries([e], fmt, f)
         back, problems = entries_from_file(f)
         assert problems == [] and back == [e], (fmt, problems, back)
+
+
+# -- kb check -------------------------------------------------------------------------
+def test_kb_check_configured_bank(small_bank_dir):
+    result = run("kb", "check", bank=small_bank_dir)
+    assert result.exit_code == 0 and "12 entries, 0 problem(s)" in result.output
+
+
+def test_kb_check_files_reports_every_problem(small_bank_dir, tmp_path):
+    good = small_bank_dir / "small.jsonl"
+    bad = tmp_path / "bad.jsonl"
+    first = json.loads(good.read_text(encoding="utf-8").splitlines()[0])
+    bad.write_text(json.dumps({**first, "id": "other-1"}, ensure_ascii=False) + "\nnot json\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--bank", str(small_bank_dir), "kb", "check", str(good), str(bad)])
+    assert result.exit_code == 1
+    assert "bad.jsonl line 2: invalid JSON" in result.output and "also asked by entry" in result.output

@@ -66,6 +66,20 @@ def read_jsonl_entries(path: Path) -> tuple[list[Entry], list[Problem]]:
     return entries, problems
 
 
+def read_bank_files(paths: list[Path], *, check: bool = True) -> tuple[list[Entry], list[Problem]]:
+    """Entries of several JSONL files taken as one bank, and every problem:
+    per line, and (with ``check``) the bank-wide rules."""
+    entries: list[Entry] = []
+    problems: list[Problem] = []
+    for path in paths:
+        file_entries, file_problems = read_jsonl_entries(path)
+        entries.extend(file_entries)
+        problems.extend(file_problems)
+    if check:
+        problems.extend(check_bank(entries))
+    return entries, problems
+
+
 def entry_to_json(entry: Entry) -> str:
     return json.dumps(entry.model_dump(mode="json"), ensure_ascii=False)
 
@@ -85,14 +99,7 @@ class AnswerBank:
         directory = Path(directory)
         if not directory.is_dir():
             raise FileNotFoundError(f"answer bank directory not found: {directory}")
-        entries: list[Entry] = []
-        problems: list[Problem] = []
-        for path in sorted(directory.glob("*.jsonl")):
-            file_entries, file_problems = read_jsonl_entries(path)
-            entries.extend(file_entries)
-            problems.extend(file_problems)
-        if check:
-            problems.extend(check_bank(entries))
+        entries, problems = read_bank_files(sorted(directory.glob("*.jsonl")), check=check)
         if problems:
             raise BankError(problems)
         return cls(directory, entries)

@@ -210,9 +210,16 @@ def index_build(ctx: click.Context, quiet: bool) -> None:
     """
     from indexer.build import build_index
 
+    from .match.fit import matcher_fitter
+    from .match.labelled import LabelledFileError
+
     settings = _settings(ctx)
     bank = _load_bank(settings)
-    report = build_index(bank, index_link=settings.index_dir, embedder=_embedder(settings), progress=not quiet)
+    embedder = _embedder(settings)
+    try:
+        report = build_index(bank, index_link=settings.index_dir, embedder=embedder, progress=not quiet, fit=matcher_fitter(settings, bank, embedder))
+    except LabelledFileError as exc:
+        _fail(f"cannot fit the matcher: {exc}")
     m = report.manifest
     click.echo(
         json.dumps(
@@ -229,6 +236,7 @@ def index_build(ctx: click.Context, quiet: bool) -> None:
                 "faiss": m.faiss_index_type,
                 "seconds": m.build_seconds,
                 "size_mb": round(report.size_bytes / 2**20, 1),
+                "matcher": m.fitted,
             },
             ensure_ascii=False,
         )
@@ -282,6 +290,80 @@ def index_search(ctx: click.Context, query: str, top_k: int) -> None:
         for rank, (eid, score) in enumerate(hits, start=1):
             e = bank.get(eid)
             click.echo(json.dumps({"side": name, "rank": rank, "score": round(score, 4), "entry_id": eid, "question": e.question if e else None}, ensure_ascii=False))
+
+
+# -- match / eval -----------------------------------------------------------------
+def _open_matcher(settings: Settings):
+    from .match.matcher import Matcher
+
+    bank = _load_bank(settings)
+    index = _open_index(settings, bank)
+    try:
+        return Matcher.open(index, bank, _embedder(settings)), index
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+
+
+def _stdin_comments():
+    """(line number, text or None if undecodable) for each non-blank line of stdin."""
+    for number, raw in enumerate(sys.stdin.buffer, start=1):
+        try:
+            text = raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            yield number, None
+            continue
+        if text.strip():
+            yield number, text
+
+
+@cli.command("match")
+@click.option("--top-k", type=click.IntRange(0, 20), default=0, help="Add the N best candidates to each line")
+@click.option("--batch-size", type=click.IntRange(1, 1024), default=64, show_default=True, help="Comments embedded together")
+@click.pass_context
+def match_command(ctx: click.Context, top_k: int, batch_size: int) -> None:
+    """Match comments read from stdin, one per line; write one JSON object per line.
+
+    Each object has text, display (personal numbers masked), normalized,
+    intent, decision (answer|suggest|workorder|ignore), reason, entry_id,
+    question, answer, domain, department and score. Blank lines are skipped;
+    a line that is not UTF-8 gives {"line": N, "error": ...}.
+    """
+    matcher, _ = _open_matcher(_settings(ctx))
+    out = click.get_text_stream("stdout")
+    batch: list[str] = []
+
+    def flush() -> None:
+        for result in matcher.match(batch, top_k=top_k):
+            out.write(result.model_dump_json(exclude_none=False) + "\n")
+        out.flush()
+        batch.clear()
+
+    for number, text in _stdin_comments():
+        if text is None:
+            flush()
+            out.write(json.dumps({"line": number, "error": "not UTF-8 text"}) + "\n")
+            continue
+        batch.append(text)
+        if len(batch) >= batch_size:
+            flush()
+    flush()
+
+
+@cli.command("eval")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON")
+@click.pass_context
+def eval_command(ctx: click.Context, file: Path, as_json: bool) -> None:
+    """Score govlive and three baselines on a labelled comment file (JSONL: text, intent, entry_id)."""
+    from .match.evaluate import evaluate, format_report
+    from .match.labelled import LabelledFileError
+
+    matcher, index = _open_matcher(_settings(ctx))
+    try:
+        report = evaluate(matcher, index, file)
+    except LabelledFileError as exc:
+        _fail(str(exc))
+    click.echo(report.model_dump_json(indent=2) if as_json else format_report(report))
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import shutil
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -33,6 +34,7 @@ import numpy as np
 
 from assistant.bank.store import AnswerBank
 
+from .index import BankIndex
 from .lexical import BM25, PolicyTokenizer, user_dictionary_hash
 from .manifest import IndexManifest, IndexMissing, IndexMismatch
 
@@ -120,8 +122,15 @@ def build_index(
     index_link: Path,
     embedder,
     progress: bool = True,
+    fit: Callable[["BankIndex"], dict] | None = None,
 ) -> BuildReport:
-    """Embed what is new, write a complete build beside the old one, then swap the link."""
+    """Embed what is new, write a complete build beside the old one, then swap the link.
+
+    ``fit`` is called with the finished (not yet published) index to fit
+    whatever is learned on top of it (the matcher); it writes its files into
+    ``index.directory`` and returns a summary recorded in the manifest. A
+    failure there leaves the current index in place.
+    """
     started = time.perf_counter()
     index_link = Path(index_link)
     index_link.parent.mkdir(parents=True, exist_ok=True)
@@ -211,6 +220,9 @@ def build_index(
             entries_changed=changed,
             entries_removed=removed,
         )
+        if fit is not None:
+            manifest.fitted = fit(BankIndex(tmp, manifest))
+            manifest.build_seconds = round(time.perf_counter() - started, 3)
         manifest.write(tmp)
         final = root / build_id
         os.rename(tmp, final)

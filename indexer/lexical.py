@@ -92,6 +92,12 @@ class BM25:
         n = len(docs)
         self._idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self._postings.items()}
 
+    def idf(self, term: str) -> float:
+        """A term no entry uses gets the highest weight: it is what the bank lacks."""
+        if not hasattr(self, "_max_idf"):
+            self._max_idf = max(self._idf.values(), default=1.0)
+        return self._idf.get(term, self._max_idf)
+
     def scores(self, query_tokens: list[str]) -> np.ndarray:
         scores = np.zeros(len(self.docs), dtype=np.float32)
         for term in set(query_tokens):

@@ -33,6 +33,8 @@ class IndexManifest(BaseModel):
     entries_added: int
     entries_changed: int
     entries_removed: int
+    # What was fitted on top of the index in the same build (the matcher), and from what.
+    fitted: dict | None = None
 
     def write(self, directory: Path) -> None:
         (Path(directory) / MANIFEST_NAME).write_text(self.model_dump_json(indent=2), encoding="utf-8")

@@ -41,3 +41,20 @@ def guide_catalogue() -> Path:
     if not GUIDE_CATALOGUE.exists():
         pytest.fail(f"real guide catalogue not found at {GUIDE_CATALOGUE}; ../shared must sit beside the checkout")
     return GUIDE_CATALOGUE
+
+
+@pytest.fixture(scope="session")
+def bundled_index(tmp_path_factory, embedder):
+    """The bundled bank indexed and the matcher fitted, as `govlive index build` does: (data dir, BankIndex)."""
+    from assistant.bank.store import AnswerBank
+    from assistant.match.fit import matcher_fitter
+    from assistant.settings import Settings
+    from indexer.build import build_index
+    from indexer.index import BankIndex
+
+    data_dir = tmp_path_factory.mktemp("govlive-data")
+    settings = Settings(data_dir=data_dir)
+    bank = AnswerBank.load(settings.bank_dir)
+    build_index(bank, index_link=settings.index_dir, embedder=embedder, progress=False, fit=matcher_fitter(settings, bank, embedder))
+    index = BankIndex.open(settings.index_dir, bank, model_name=MODEL_NAME, document_prompt="query", query_prompt="query")
+    return data_dir, index

@@ -54,3 +54,15 @@ def test_dev_and_test_do_not_overlap():
     shared = [r["text"] for r in load("test.jsonl") if question_key(r["text"]) in dev and r["intent"] == "question"]
     assert not shared, shared
     assert dev and test
+
+
+def test_intent_training_set_is_well_formed_and_apart_from_the_eval_sets():
+    rows = [json.loads(line) for line in (ROOT / "corpus" / "intent" / "train.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    counts = Counter(r["intent"] for r in rows)
+    assert set(counts) == INTENTS and min(counts.values()) >= 90
+    fold = lambda t: "".join(ch for ch in t if ch.isalnum())  # noqa: E731
+    eval_texts = {fold(r["text"]) for name in ("dev.jsonl", "test.jsonl") for r in load(name)}
+    # Emoji-only chitchat folds to nothing and is compared as typed.
+    assert not [r["text"] for r in rows if fold(r["text"]) and fold(r["text"]) in eval_texts]
+    assert not {r["text"] for r in rows} & {r["text"] for name in ("dev.jsonl", "test.jsonl") for r in load(name)}
+    assert len({r["text"] for r in rows}) == len(rows)

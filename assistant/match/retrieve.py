@@ -67,10 +67,16 @@ class HybridRetriever:
     def retrieve(self, texts: Sequence[str], k: int = 5) -> list[list[Candidate]]:
         if not texts:
             return []
-        dense_hits = self.index.search_dense(self.embedder.encode_queries(list(texts)), DEPTH)
+        return self.retrieve_by_vectors(texts, self.embedder.encode_queries(list(texts)), k)
+
+    def retrieve_by_vectors(self, texts: Sequence[str], vectors, k: int = 5) -> list[list[Candidate]]:
+        """As :meth:`retrieve`, for callers that already embedded the texts (the intent classifier uses the same vectors)."""
+        if not texts:
+            return []
+        dense_hits = self.index.search_dense(vectors, DEPTH)
         results = []
         for text, hits in zip(texts, dense_hits):
             dense = [(h.entry_id, h.score, h.text) for h in hits]
-            lexical = self.index.search_lexical(text, DEPTH)
+            lexical = self.index.search_lexical(text, DEPTH) if text else []
             results.append(fuse(dense, lexical, k))
         return results

@@ -1,0 +1,1 @@
+"""Stage 1 of the flow: platform payloads in, one common comment record out."""

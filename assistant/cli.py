@@ -366,5 +366,183 @@ def eval_command(ctx: click.Context, file: Path, as_json: bool) -> None:
     click.echo(report.model_dump_json(indent=2) if as_json else format_report(report))
 
 
+# -- the live service -------------------------------------------------------------
+def _service_urls(settings: Settings, secrets, base_url: str, rooms) -> list[dict[str, str]]:
+    return [
+        {
+            "room": r.id,
+            "name": r.name,
+            "overlay": f"{base_url}/overlay?room={r.id}&token={secrets.host_token}",
+            "control": f"{base_url}/control?room={r.id}&token={secrets.control_token}",
+        }
+        for r in rooms
+    ]
+
+
+@cli.command("serve")
+@click.option("--host", help="Interface to listen on [env GOVLIVE_HOST; default 127.0.0.1]")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port [env GOVLIVE_PORT; default 8000]")
+@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), help="Same as the global --data-dir")
+@click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info", show_default=True)
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, data_dir: Path | None, log_level: str) -> None:
+    """Run the live service: platform pushes in, overlay websocket and host API out.
+
+    Comments stored but not processed before a crash are processed at start.
+    """
+    import logging
+
+    import uvicorn
+
+    from .service.app import create_app
+    from .service.context import StartupError, build_services
+
+    settings = _settings(ctx)
+    updates = {k: v for k, v in {"host": host, "port": port, "data_dir": data_dir}.items() if v is not None}
+    if updates:
+        settings = settings.model_copy(update=updates)
+    logging.basicConfig(level=getattr(logging, log_level.upper()), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        services = build_services(settings)
+    except (StartupError, ValueError) as exc:
+        _fail(str(exc))
+    base = f"http://{settings.host}:{settings.port}"
+    click.echo(f"govlive: {len(services.bank)} bank entries, {len(services.rooms.rooms)} rooms, tokens in {settings.secrets_path}", err=True)
+    for u in _service_urls(settings, services.secrets, base, services.rooms.rooms[:3]):
+        click.echo(f"  {u['name']}: overlay {u['overlay']}", err=True)
+        click.echo(f"  {u['name']}: control {u['control']}", err=True)
+    config = uvicorn.Config(create_app(settings, services), host=settings.host, port=settings.port, log_level=log_level,
+                            ws_max_size=64 * 1024, timeout_graceful_shutdown=5)
+    uvicorn.Server(config).run()
+
+
+def _rooms_for(settings: Settings, names: str | None):
+    from .rooms import Rooms, RoomsError
+
+    try:
+        rooms = Rooms.read(settings.rooms_file)
+    except RoomsError as exc:
+        _fail(str(exc))
+    if not names:
+        return rooms.rooms[:3]
+    chosen = []
+    for name in names.split(","):
+        room = rooms.get(name.strip())
+        if room is None:
+            _fail(f"room {name!r} is not in {settings.rooms_file} (known: {', '.join(r.id for r in rooms.rooms)})")
+        chosen.append(room)
+    return chosen
+
+
+@cli.command("simulate")
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True, help="The running govlive server")
+@click.option("--rate", type=click.FloatRange(0.1, 100_000), default=20, show_default=True, help="Items (comments, likes, gifts …) per second")
+@click.option("--duration", type=click.FloatRange(0.1, 3600), default=10, show_default=True, help="Seconds")
+@click.option("--rooms", "room_names", help="Comma-separated room ids [default: the first three rooms]")
+@click.option("--only-valid", is_flag=True, help="Skip the recorded malformed payloads")
+@click.pass_context
+def simulate_command(ctx: click.Context, url: str, rate: float, duration: float, room_names: str | None, only_valid: bool) -> None:
+    """Replay the recorded Douyin, Kuaishou and WeChat Channels payloads into a running server.
+
+    Signs them with the platform secrets of --data-dir (secrets.json) or GOVLIVE_* settings.
+    """
+    import asyncio
+
+    from .service.secrets import load_secrets
+    from .simulate import simulate
+
+    settings = _settings(ctx)
+    rooms = _rooms_for(settings, room_names)
+    try:
+        secrets = load_secrets(settings, create=False)
+    except ValueError as exc:
+        _fail(str(exc))
+    report = asyncio.run(simulate(url.rstrip("/"), rooms, secrets, rate=rate, duration=duration, only_valid=only_valid))
+    click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+    if report.errors and not report.payloads - report.errors:
+        _fail(f"could not reach {url}")
+
+
+@cli.command("demo")
+@click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True)
+@click.option("--rate", type=click.FloatRange(0.1, 10_000), default=20, show_default=True, help="Items per second to replay")
+@click.option("--duration", type=click.FloatRange(1, 3600), default=15, show_default=True, help="Seconds of simulated stream")
+@click.option("--rooms", "room_names", help="Comma-separated room ids [default: the first three rooms]")
+@click.option("--keep-running/--no-keep-running", default=True, show_default=True, help="Leave the server up after the simulation (Ctrl-C stops it)")
+@click.pass_context
+def demo(ctx: click.Context, port: int, rate: float, duration: float, room_names: str | None, keep_running: bool) -> None:
+    """Build the index if needed, start the server, replay a simulated stream, print the overlay and control URLs."""
+    import asyncio
+    import subprocess
+    import time
+
+    import httpx
+
+    from indexer.manifest import IndexMismatch, IndexMissing
+
+    from .service.secrets import load_secrets
+    from .simulate import simulate
+
+    settings = _settings(ctx)
+    rooms = _rooms_for(settings, room_names)
+    try:
+        _open_index_quietly(settings)
+    except (IndexMissing, IndexMismatch) as exc:
+        click.echo(f"demo: building the index first ({exc})", err=True)
+        ctx.invoke(index_build, quiet=True)
+    secrets = load_secrets(settings)  # created here, before the server reads it
+    base = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "assistant.cli", "--data-dir", str(settings.data_dir), "--bank", str(settings.bank_dir),
+               "--model", settings.model_name, "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    server = subprocess.Popen(command)
+    admin = {"authorization": f"Bearer {secrets.admin_token}"}
+
+    def status() -> dict | None:
+        try:
+            response = httpx.get(f"{base}/api/admin/status", headers=admin, timeout=5)
+            return response.json() if response.status_code == 200 else None
+        except httpx.HTTPError:
+            return None
+
+    try:
+        deadline = time.monotonic() + 180
+        while status() is None:
+            if server.poll() is not None:
+                _fail(f"the server exited with code {server.returncode} (is port {port} free?)")
+            if time.monotonic() > deadline:
+                _fail("the server did not come up within 180 s")
+            time.sleep(0.5)
+        click.echo(f"demo: server up at {base}; replaying recorded payloads for {duration:g} s at {rate:g} items/s into {', '.join(r.id for r in rooms)}", err=True)
+        report = asyncio.run(simulate(base, rooms, secrets, rate=rate, duration=duration))
+        deadline = time.monotonic() + 120
+        figures = status()
+        while figures and figures["pending"] and time.monotonic() < deadline:
+            time.sleep(0.5)
+            figures = status()
+        click.echo(json.dumps({"simulation": report.as_dict(), "service": figures, "urls": _service_urls(settings, secrets, base, rooms)},
+                              ensure_ascii=False, indent=1))
+        if keep_running:
+            click.echo("demo: open the overlay and control URLs above in a browser; Ctrl-C stops the server", err=True)
+            server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+def _open_index_quietly(settings: Settings) -> None:
+    from indexer.index import BankIndex
+
+    from .bank.store import AnswerBank
+
+    BankIndex.open(settings.index_dir, AnswerBank.load(settings.bank_dir), model_name=settings.model_name,
+                   document_prompt=settings.document_prompt, query_prompt=settings.query_prompt)
+
+
 if __name__ == "__main__":
     cli()

@@ -15,6 +15,17 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_BANK_DIR = REPO_ROOT / "corpus" / "bank"
 BUNDLED_INTENT_TRAINING = REPO_ROOT / "corpus" / "intent" / "train.jsonl"
 BUNDLED_CALIBRATION_SET = REPO_ROOT / "corpus" / "eval" / "dev.jsonl"
+EXAMPLE_ROOMS_FILE = REPO_ROOT / "config" / "rooms.example.json"
+# Policy highlights the digital-human host speaks when no question is queued.
+DEFAULT_IDLE_ENTRIES = (
+    "yibao-0001",
+    "shebao-0001",
+    "gongjijin-0001",
+    "budongchan-0001",
+    "shuiwu-0001",
+    "huji-0001",
+    "jiaoguan-0001",
+)
 
 
 class Settings(BaseSettings):
@@ -45,6 +56,46 @@ class Settings(BaseSettings):
     # of it so a new set of comments stays within it).
     target_false_answer_rate: float = Field(default=0.01, gt=0, lt=0.5)
 
+
+    # -- the live service (govlive serve) --------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    # Which govlive rooms exist and their room ids on each platform.
+    rooms_file: Path = EXAMPLE_ROOMS_FILE
+    # Role tokens and platform secrets. Unset ones are generated once by
+    # `govlive serve` into <data_dir>/secrets.json (mode 0600); never in code.
+    host_token: str | None = None
+    control_token: str | None = None
+    staff_token: str | None = None
+    admin_token: str | None = None
+    douyin_push_secret: str | None = None  # Douyin live-data push: x-signature
+    douyin_bridge_token: str | None = None  # local bridge: Authorization: Bearer
+    kuaishou_connector_secret: str | None = None  # HMAC of the connector's pushes
+    wechat_channels_connector_secret: str | None = None
+    # Largest push body accepted, before and after gzip decoding.
+    max_push_bytes: int = Field(default=512 * 1024, ge=1024)
+    # Connector signatures older or newer than this are refused (replay guard).
+    push_clock_skew_seconds: int = Field(default=300, ge=1)
+    # Comments without a platform message id: same user + text within this window is one comment.
+    dedupe_window_seconds: float = Field(default=10.0, ge=0)
+    # The pipeline hands the matcher at most this many comments at once and
+    # waits this long for a batch to fill when comments trickle in.
+    batch_max: int = Field(default=64, ge=1, le=1024)
+    batch_wait_ms: int = Field(default=15, ge=0, le=5000)
+    # Digital-human host: how long a handed-out item is reserved before it is
+    # handed out again, and the longest long-poll.
+    host_lease_seconds: float = Field(default=60.0, gt=0)
+    host_max_wait_seconds: float = Field(default=30.0, ge=0)
+    host_idle_entries: tuple[str, ...] = DEFAULT_IDLE_ENTRIES
+
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "govlive.db"
+
+    @property
+    def secrets_path(self) -> Path:
+        return self.data_dir / "secrets.json"

@@ -58,3 +58,13 @@ def bundled_index(tmp_path_factory, embedder):
     build_index(bank, index_link=settings.index_dir, embedder=embedder, progress=False, fit=matcher_fitter(settings, bank, embedder))
     index = BankIndex.open(settings.index_dir, bank, model_name=MODEL_NAME, document_prompt="query", query_prompt="query")
     return data_dir, index
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory, bundled_index):
+    """A real `govlive serve` on 127.0.0.1 over the bundled index, with its own empty database."""
+    from live import LiveServer, data_dir_with_index
+
+    server = LiveServer(data_dir_with_index(tmp_path_factory.mktemp("live"), bundled_index[0])).start()
+    yield server
+    server.stop()

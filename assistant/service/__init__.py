@@ -1,0 +1,1 @@
+"""The live service: the FastAPI app behind `govlive serve`."""

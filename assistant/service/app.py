@@ -1,0 +1,52 @@
+"""The FastAPI app: routers, start-up (index, matcher, store, pipeline) and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from assistant.settings import Settings
+
+from . import admin_api, control_api, host_api, overlay_routes, push
+from .context import Services, build_services
+
+log = logging.getLogger("govlive.service")
+
+
+def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    """The app for ``settings``; ``services`` may be built beforehand (so start-up errors surface before uvicorn starts)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        built = services or build_services(settings)
+        app.state.services = built
+        pending = built.store.count_pending()
+        if pending:
+            log.warning("%d comments were stored but not processed before the last stop; processing them now", pending)
+        task = asyncio.create_task(built.pipeline.run(), name="pipeline")
+        built.tasks.append(task)
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            built.pipeline.close()
+            built.store.close()
+
+    app = FastAPI(
+        title="govlive",
+        summary="Comments from Douyin, Kuaishou and WeChat Channels in; answers to the overlay and the digital-human host out.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.include_router(push.router)
+    app.include_router(overlay_routes.router)
+    app.include_router(host_api.router)
+    app.include_router(control_api.router)
+    app.include_router(admin_api.router)
+    return app

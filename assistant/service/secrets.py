@@ -1,0 +1,68 @@
+"""Role tokens and platform secrets.
+
+Each comes from its setting (``GOVLIVE_HOST_TOKEN`` …) when set; otherwise
+from ``<data_dir>/secrets.json``, which `govlive serve` creates on first start
+with random values (file mode 0600), so a fresh install is never open and
+nothing is hard-coded. Roles are separate: a host token cannot approve a
+suggestion, a control token cannot pull host items.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+import secrets as random_secrets
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from assistant.settings import Settings
+
+ROLE_FIELDS = ("host_token", "control_token", "staff_token", "admin_token")
+PLATFORM_FIELDS = ("douyin_push_secret", "douyin_bridge_token", "kuaishou_connector_secret", "wechat_channels_connector_secret")
+
+
+class Secrets(BaseModel):
+    host_token: str
+    control_token: str
+    staff_token: str
+    admin_token: str
+    douyin_push_secret: str
+    douyin_bridge_token: str
+    kuaishou_connector_secret: str
+    wechat_channels_connector_secret: str
+
+    def role_of(self, token: str) -> set[str]:
+        return {
+            field.removesuffix("_token")
+            for field in ROLE_FIELDS
+            if hmac.compare_digest(token.encode(), getattr(self, field).encode())
+        }
+
+
+def load_secrets(settings: Settings, *, create: bool = True) -> Secrets:
+    path: Path = settings.secrets_path
+    stored: dict[str, str] = {}
+    if path.exists():
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path} is not valid JSON: {exc}") from None
+    values, generated = {}, {}
+    for field in ROLE_FIELDS + PLATFORM_FIELDS:
+        configured = getattr(settings, field)
+        if configured:
+            values[field] = configured
+        elif stored.get(field):
+            values[field] = stored[field]
+        elif create:
+            values[field] = generated[field] = random_secrets.token_urlsafe(24)
+        else:
+            raise ValueError(f"{field} is not configured (set GOVLIVE_{field.upper()} or start govlive serve once)")
+    if generated:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({**stored, **generated}, f, indent=1)
+    return Secrets(**values)

@@ -1,0 +1,72 @@
+"""Typed rows the store hands out (the same for any backend)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+EventKind = Literal["answer", "suggest", "approved", "skipped", "filed"]
+
+
+class StoredComment(BaseModel):
+    id: int
+    platform: str
+    platform_room: str
+    room: str
+    message_id: str | None
+    user_id: str | None
+    nickname: str | None
+    text: str
+    received_at: str
+    hidden: bool
+
+
+class RoomEvent(BaseModel):
+    """One overlay event: what the websocket sends, exactly as stored."""
+
+    type: Literal["event"] = "event"
+    seq: int
+    room: str
+    kind: EventKind
+    at: str
+    comment_id: int
+    platform: str
+    nickname: str | None
+    comment: str  # the viewer's words, personal numbers masked
+    entry_id: str | None = None
+    question: str | None = None
+    answer: str | None = None
+    domain: str | None = None
+    department: str | None = None
+    score: float | None = None
+
+
+class HostItem(BaseModel):
+    item_id: int
+    room: str
+    comment_id: int | None
+    entry_id: str | None
+    question: str
+    text: str  # what the digital human says: speakable
+    lease_id: str
+    lease_expires_at: str
+    deliveries: int  # 1 the first time; more when a lease ran out and it was handed out again
+
+
+class WorkOrder(BaseModel):
+    id: int
+    comment_id: int
+    room: str
+    platform: str
+    status: str
+    source: str
+    created_at: str
+    intent: str | None
+    reason: str
+    domain: str | None
+    department: str | None
+    entry_id: str | None
+    display: str
+    citizen_text: str  # unmasked: the staff must be able to call back
+    contact: list[dict[str, Any]]

@@ -1,0 +1,112 @@
+"""A real `govlive serve` in a subprocess on 127.0.0.1, for the service tests."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from assistant.service.secrets import Secrets
+
+ROLES = ("host", "control", "staff", "admin")
+PLATFORM_SECRETS = ("douyin_push_secret", "douyin_bridge_token", "kuaishou_connector_secret", "wechat_channels_connector_secret")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def data_dir_with_index(directory: Path, built_data_dir: Path) -> Path:
+    """A fresh data dir (own database and secrets) sharing an already built index."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "index").symlink_to((built_data_dir / "index").resolve())
+    return directory
+
+
+class LiveServer:
+    def __init__(self, data_dir: Path, *, settings: dict[str, str] | None = None):
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        values = {f: secrets.token_urlsafe(16) for f in [f"{r}_token" for r in ROLES] + list(PLATFORM_SECRETS)}
+        self.secrets = Secrets(**values)
+        self.env = {**os.environ, **{f"GOVLIVE_{k.upper()}": v for k, v in values.items()}, **(settings or {})}
+        self.process: subprocess.Popen | None = None
+        self.log_path = data_dir / f"server-{self.port}.log"
+
+    def token(self, role: str) -> str:
+        return getattr(self.secrets, f"{role}_token")
+
+    def auth(self, role: str) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.token(role)}"}
+
+    def ws_url(self, room: str, *, since: int | None = None, role: str = "host") -> str:
+        url = f"ws://127.0.0.1:{self.port}/ws/overlay/{room}?token={self.token(role)}"
+        return url if since is None else f"{url}&since={since}"
+
+    def start(self, timeout: float = 180) -> "LiveServer":
+        command = [sys.executable, "-m", "assistant.cli", "--data-dir", str(self.data_dir), "serve", "--port", str(self.port), "--log-level", "warning"]
+        self.process = subprocess.Popen(command, env=self.env, stdout=subprocess.DEVNULL, stderr=self.log_path.open("ab"))
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"govlive serve exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/api/admin/status", headers=self.auth("admin"), timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"govlive serve did not come up in {timeout} s:\n{self.log()}")
+            time.sleep(0.2)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def kill(self) -> None:
+        """kill -9: no shutdown code runs."""
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def status(self) -> dict:
+        response = httpx.get(f"{self.url}/api/admin/status", headers=self.auth("admin"), timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def wait_processed(self, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.status()
+            if status["pending"] == 0:
+                return status
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{status['pending']} comments still pending after {timeout} s")
+            time.sleep(0.1)
+
+    def post(self, path: str, *, content: bytes, headers: dict[str, str]) -> httpx.Response:
+        return httpx.post(f"{self.url}{path}", content=content, headers=headers, timeout=30)
+
+    def get(self, path: str, role: str, **params) -> httpx.Response:
+        return httpx.get(f"{self.url}{path}", params=params, headers=self.auth(role), timeout=60)
+
+    def post_json(self, path: str, role: str, body: dict) -> httpx.Response:
+        return httpx.post(f"{self.url}{path}", json=body, headers=self.auth(role), timeout=30)

@@ -402,6 +402,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, data_dir: Path
     if updates:
         settings = settings.model_copy(update=updates)
     logging.basicConfig(level=getattr(logging, log_level.upper()), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("faiss").setLevel(logging.WARNING)  # which CPU build it loaded is not news to an operator
     try:
         services = build_services(settings)
     except (StartupError, ValueError) as exc:

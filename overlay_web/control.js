@@ -52,6 +52,7 @@
   function fail(message) {
     fatal = true;
     govlive.connected = false;
+    ui.empty.hidden = true;
     if (conn) conn.stop();
     conn = null;
     setState('error', message);
@@ -80,7 +81,7 @@
     govlive.pending = ids;
     C.setText(ui.count, ids.length);
     ui.count.classList.toggle('has-items', ids.length > 0);
-    ui.empty.hidden = ids.length > 0;
+    ui.empty.hidden = ids.length > 0 || fatal;
     document.title = (ids.length > 0 ? '(' + ids.length + ') ' : '') +
       '场控 · ' + (roomName || params.room || '答疑建议审核');
   }
@@ -252,17 +253,14 @@
     n.hidden = !text;
   }
 
+  // Busy rows keep their buttons focusable (a disabled button would drop
+  // keyboard focus); act() ignores clicks while the row is busy.
   function setBusy(li, busy) {
     li.classList.toggle('is-busy', busy);
     li.setAttribute('aria-busy', busy ? 'true' : 'false');
-    li.querySelectorAll('button').forEach(function (b) {
-      if (busy) {
-        b.dataset.wasDisabled = b.disabled ? '1' : '';
-        b.disabled = true;
-      } else {
-        b.disabled = b.dataset.wasDisabled === '1';
-        delete b.dataset.wasDisabled;
-      }
+    li.querySelectorAll('.actions button').forEach(function (b) {
+      if (busy) b.setAttribute('aria-disabled', 'true');
+      else b.removeAttribute('aria-disabled');
     });
   }
 
@@ -294,6 +292,8 @@
     return text.trim().slice(0, 300);
   }
 
+  let tokenMessageShown = false; // page message set by a 401 on an action
+
   const ACTION_DONE = { approve: '已批准上屏', skip: '已跳过', workorder: '已转工单' };
 
   async function act(cid, li, action, body) {
@@ -314,6 +314,10 @@
       return;
     }
     if (res.ok) {
+      if (tokenMessageShown) {
+        tokenMessageShown = false;
+        showPageMessage('');
+      }
       if (removeItem(cid)) notify(ACTION_DONE[action], 'ok');
       return;
     }
@@ -325,6 +329,7 @@
     const detail = await readDetail(res);
     setBusy(li, false);
     if (res.status === 401) {
+      tokenMessageShown = true;
       showPageMessage('令牌无效');
       rowNotice(li, '令牌无效');
       return;
@@ -365,8 +370,12 @@
           return undefined;
         }
         if (res.status === 404) {
+          fail('未知直播间');
+          return undefined;
+        }
+        if (res.status === 403) {
           const detail = await readDetail(res);
-          fail(detail && detail !== 'Not Found' ? '未知直播间：' + detail : '未知直播间');
+          fail('无权访问' + (detail ? '：' + detail : ''));
           return undefined;
         }
         problem = (await readDetail(res)) || 'HTTP ' + res.status;

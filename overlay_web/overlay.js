@@ -4,7 +4,6 @@
   'use strict';
 
   const C = window.GovliveCommon;
-  const FADE_MS = 260;
   const LONG_ANSWER_CHARS = 80;
   const XLONG_ANSWER_CHARS = 140;
   const DISPLAYABLE = new Set(['answer', 'approved']);
@@ -58,37 +57,25 @@
     card.dataset.kind = ev.kind || '';
   }
 
-  // Several events in a burst (a replay after reconnecting) end in one swap
-  // to the newest, not a flicker through each of them.
-  let pending = null;
-  let fadeTimer = null;
-
-  function render() {
-    if (pending === null) return;
+  // The text is swapped at once (so the page always shows govlive.shown)
+  // and the card fades in again; a burst of events (a replay after
+  // reconnecting) simply restarts the fade.
+  function render(ev) {
+    fill(ev);
     if (card.classList.contains('is-empty')) {
-      fill(pending);
-      pending = null;
       card.classList.remove('is-empty');
       card.setAttribute('aria-hidden', 'false');
-      return;
+      return; // the first appearance is the .card transition
     }
-    if (fadeTimer !== null) return; // the running fade picks up the newest
-    card.classList.add('is-fading');
-    fadeTimer = setTimeout(function () {
-      fadeTimer = null;
-      if (pending !== null) {
-        fill(pending);
-        pending = null;
-      }
-      card.classList.remove('is-fading');
-    }, FADE_MS);
+    card.classList.remove('is-entering');
+    void card.offsetWidth; // restart the animation
+    card.classList.add('is-entering');
   }
 
   function show(ev) {
     if (!isDisplayable(ev)) return;
     govlive.shown = ev;
-    pending = ev;
-    render();
+    render(ev);
   }
 
   function main() {

@@ -6,7 +6,6 @@ These use the real model from the offline cache.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest

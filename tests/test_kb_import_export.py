@@ -9,7 +9,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from assistant.bank.store import AnswerBank
 from assistant.bank.tabular import COLUMNS, entries_from_file, export_entries
@@ -18,7 +18,7 @@ from assistant.cli import cli
 BUNDLED = Path(__file__).resolve().parents[1] / "corpus" / "bank"
 
 
-def run(*args: str, bank: Path) -> "click.testing.Result":
+def run(*args: str, bank: Path) -> Result:
     return CliRunner().invoke(cli, ["--bank", str(bank), *args], catch_exceptions=False)
 
 

@@ -48,3 +48,10 @@ def test_ordinary_numbers_are_not_masked():
 def test_display_keeps_the_viewers_words_but_drops_control_characters():
     n = normalize_comment("身份证\x00丢了<script>alert(1)</script>")
     assert "\x00" not in n.for_display and "<script>" in n.for_display  # escaping is the page's job
+
+
+def test_markup_is_shown_as_typed_but_not_matched_on():
+    c = normalize_comment("<script>alert(1)</script>不动产登记预约怎么约 <b>急</b>")
+    assert c.for_display == "<script>alert(1)</script>不动产登记预约怎么约 <b>急</b>"
+    assert c.for_matching == "不动产登记预约怎么约 急"
+    assert normalize_comment("1<2 且 3>2").for_matching == "1<2 且 3>2"  # comparisons are not tags

@@ -11,7 +11,8 @@ import re
 
 from assistant.normalize.text import normalize_comment
 
-_URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)+/\S*", re.IGNORECASE)
+_URL_CHARS = r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+;=%]"  # ASCII only: a Chinese comma ends a URL
+_URL = re.compile(rf"(?:https?://|www\.){_URL_CHARS}+|\b[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/{_URL_CHARS}*", re.IGNORECASE)
 _MARKUP = re.compile(r"<[^>]{0,200}>")
 _SPACES = re.compile(r"\s+")
 

@@ -32,6 +32,9 @@ _LANDLINE = re.compile(r"(?<!\d)0\d{2,3}[- ]?\d{7,8}(?!\d)")
 
 _MENTION = re.compile(r"@[^\s@,，:：]{1,20}")
 # Platform emote codes such as [赞] [比心] [捂脸].
+# HTML-like tags typed or pasted into a comment: shown as text, never matched on.
+_SCRIPT_BLOCK = re.compile(r"<(script|style)\b[^>]{0,200}>.{0,2000}?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_MARKUP = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]{0,200})?/?>")
 _EMOTE_CODE = re.compile(r"\[[\u4e00-\u9fffA-Za-z]{1,4}\]")
 _REPEATED_PUNCT = re.compile(r"([!?,.。，！？~～、…])\1+")
 _SPACES = re.compile(r"\s+")
@@ -101,6 +104,8 @@ def normalize_comment(text: str) -> NormalizedComment:
 
     t = unicodedata.normalize("NFKC", display)  # full-width → half-width
     t = _t2s().convert(t)
+    t = _SCRIPT_BLOCK.sub(" ", t)
+    t = _MARKUP.sub(" ", t)
     t = _EMOTE_CODE.sub(" ", t)
     t = "".join(" " if _is_emoji_or_symbol(ch) else ch for ch in t)
     t = _MENTION.sub(" ", t)

@@ -11,16 +11,18 @@ are matched again on the next start.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from assistant.bank.store import AnswerBank
+from assistant.deliver.choices import suggestion_choices
 from assistant.deliver.host import HostQueue
 from assistant.deliver.overlay import OverlayHub
 from assistant.deliver.speech import host_speech
-from assistant.match.matcher import MatchResult
+from assistant.match.matcher import MatchResult, today_in_shanghai
 from assistant.store import RoomEvent, SqliteStore, StoredComment
 
 log = logging.getLogger("govlive.pipeline")
@@ -62,12 +64,14 @@ class Pipeline:
         *,
         batch_max: int = 64,
         batch_wait_ms: int = 15,
+        today: Callable[[], dt.date] = today_in_shanghai,
     ):
         self.store = store
         self.match = match
         self.bank = bank
         self.hub = hub
         self.host_queue = host_queue
+        self.today = today
         self.batch_max = batch_max
         self.batch_wait = batch_wait_ms / 1000
         self._wake = asyncio.Event()
@@ -155,7 +159,10 @@ class Pipeline:
             return []
         if not visible or entry is None or decision not in ("answer", "suggest"):
             return []
-        event = self.store.append_event(comment.room, decision, event_fields(comment, result.display, entry, result.score))
+        fields = event_fields(comment, result.display, entry, result.score)
+        if decision == "suggest":
+            fields["candidates"] = [c.model_dump() for c in suggestion_choices(self.bank, data, self.today())]
+        event = self.store.append_event(comment.room, decision, fields)
         if decision == "answer":
             self.store.enqueue_host_item(
                 comment.room, comment_id=comment.id, entry_id=entry.id, question=entry.question,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
+from assistant.deliver.choices import Choice, suggestion_choices
 from assistant.deliver.speech import host_speech
 from assistant.match.matcher import today_in_shanghai
 from assistant.pipeline.worker import event_fields
@@ -14,14 +15,6 @@ from .auth import require
 from .context import Services, get_services
 
 router = APIRouter(prefix="/api/control", tags=["control (场控)"])
-
-
-class Choice(BaseModel):
-    entry_id: str
-    question: str
-    answer: str
-    domain: str
-    score: float | None
 
 
 class PendingSuggestion(BaseModel):
@@ -62,15 +55,7 @@ class ReviewDone(BaseModel):
 
 
 def _choices(services: Services, match: dict) -> list[Choice]:
-    today = today_in_shanghai()
-    out = []
-    ids = [match.get("entry_id")] + [c["entry_id"] for c in match.get("candidates", [])]
-    for entry_id in dict.fromkeys(i for i in ids if i):
-        entry = services.bank.get(entry_id)
-        if entry is not None and entry.is_valid_on(today):
-            score = match.get("score") if entry_id == match.get("entry_id") else None
-            out.append(Choice(entry_id=entry.id, question=entry.question, answer=entry.answer, domain=entry.domain, score=score))
-    return out
+    return suggestion_choices(services.bank, match, today_in_shanghai())
 
 
 @router.get("/pending", response_model=PendingList)

@@ -40,6 +40,7 @@ class RoomEvent(BaseModel):
     domain: str | None = None
     department: str | None = None
     score: float | None = None
+    candidates: list[dict[str, Any]] | None = None  # suggest events: the entries the operator may choose from
 
 
 class HostItem(BaseModel):

@@ -1,0 +1,239 @@
+"""The overlay websocket (resume by sequence number), the digital-human host API and the control API,
+against a real `govlive serve` and real websocket clients."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+
+import httpx
+import pytest
+import websockets
+
+from assistant.deliver.speech import host_speech, speakable
+from assistant.rooms import Rooms
+from assistant.settings import EXAMPLE_ROOMS_FILE
+
+pytestmark = pytest.mark.model
+
+ROOMS = Rooms.read(EXAMPLE_ROOMS_FILE)
+# Comments whose decision the fitted matcher makes with a wide margin (see `govlive match`).
+ANSWERED = [
+    "出门没带手机也没带医保咔 去医院能刷脸结算吗",
+    "老师 带押过户到底是个什么意思 没听懂",
+    "小产权房到底有没有可能办下证来？？",
+    "同样买房子 用公积金贷和商贷 哪个利息更少一点",
+    "现在户口本上还分农业户口和非农业户口吗",
+    "我名字里有个生僻字 办身份正的时候电脑打不出来咋办",
+]
+SUGGESTED = ["医保卡丢了怎么补办", "异地就医备案怎么办", "<b>粗体</b> 社保卡可以跨省用吗"]
+WORK_ORDER = "帮我查下我的社保为什么断缴了 电话13912345678"
+LEASE_SECONDS = 1.5
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, bundled_index):
+    from live import LiveServer, data_dir_with_index
+
+    s = LiveServer(data_dir_with_index(tmp_path_factory.mktemp("live"), bundled_index[0]),
+                   settings={"GOVLIVE_HOST_LEASE_SECONDS": str(LEASE_SECONDS)}).start()
+    yield s
+    s.stop()
+
+
+_counter = iter(range(10**6))
+
+
+def say(server, room: str, *texts: str, user: str = "viewer") -> list[str]:
+    """Push chat comments through the Douyin bridge; returns their message ids."""
+    ids = []
+    for text in texts:
+        msg_id = f"live-{next(_counter)}"
+        data = {"MsgId": msg_id, "User": {"Id": user, "Nickname": "观众"}, "Content": text, "RoomId": ROOMS.get(room).douyin}
+        response = server.post("/push/douyin/bridge", content=json.dumps({"Type": 1, "Data": json.dumps(data, ensure_ascii=False)}).encode(),
+                               headers={"authorization": f"Bearer {server.secrets.douyin_bridge_token}", "content-type": "application/json"})
+        assert response.status_code == 200 and response.json()["accepted"] == 1, response.text
+        ids.append(msg_id)
+    return ids
+
+
+async def receive(ws, count: int, timeout: float = 30) -> list[dict]:
+    out = []
+    while len(out) < count:
+        out.append(json.loads(await asyncio.wait_for(ws.recv(), timeout)))
+    return out
+
+
+async def nothing_more(ws, seconds: float = 1.0) -> bool:
+    try:
+        await asyncio.wait_for(ws.recv(), seconds)
+    except TimeoutError:
+        return True
+    return False
+
+
+def test_overlay_resumes_by_sequence_number_exactly_once(server):
+    room = "county-3"
+
+    async def scenario():
+        async with websockets.connect(server.ws_url(room)) as ws:
+            hello = json.loads(await ws.recv())
+            assert hello["type"] == "hello" and hello["seq"] == 0 and hello["latest"] is None and hello["room_name"]
+            say(server, room, *ANSWERED[:3])
+            first = await receive(ws, 3)
+        assert [e["seq"] for e in first] == [1, 2, 3] and all(e["kind"] == "answer" for e in first)
+        # While the overlay is away, more comments are answered.
+        say(server, room, *ANSWERED[3:])
+        server.wait_processed()
+        async with websockets.connect(server.ws_url(room, since=first[-1]["seq"])) as ws:
+            hello = json.loads(await ws.recv())
+            assert hello["seq"] == 6 and hello["latest"] is None  # resuming: no "latest", the replay follows
+            missed = await receive(ws, 3)
+            assert [e["seq"] for e in missed] == [4, 5, 6]
+            assert await nothing_more(ws)
+            say(server, room, ANSWERED[0])
+            live = await receive(ws, 1)
+            assert live[0]["seq"] == 7
+            assert await nothing_more(ws)
+        # A fresh overlay (no since) is shown the latest answer at once, and replays nothing.
+        async with websockets.connect(server.ws_url(room)) as ws:
+            hello = json.loads(await ws.recv())
+            assert hello["latest"]["seq"] == 7 and hello["latest"]["question"]
+            assert await nothing_more(ws)
+        # since=0 replays the whole room, in order, once.
+        async with websockets.connect(server.ws_url(room, since=0)) as ws:
+            await ws.recv()
+            everything = await receive(ws, 7)
+            assert [e["seq"] for e in everything] == list(range(1, 8))
+            assert await nothing_more(ws)
+        return first + missed + live
+
+    events = asyncio.run(scenario())
+    assert [e["comment"] for e in events] == ANSWERED + ANSWERED[:1]
+    assert all(e["answer"] and e["entry_id"] and e["room"] == room for e in events)
+
+
+def test_overlay_socket_refuses_bad_tokens_rooms_and_since(server):
+    async def close_code(url: str) -> int:
+        async with websockets.connect(url) as ws:
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 10)
+            return closed.value.rcvd.code
+
+    base = f"ws://127.0.0.1:{server.port}/ws/overlay"
+    assert asyncio.run(close_code(f"{base}/city?token=wrong")) == 4401
+    assert asyncio.run(close_code(f"{base}/city")) == 4401
+    assert asyncio.run(close_code(f"{base}/nowhere?token={server.token('host')}")) == 4404
+    assert asyncio.run(close_code(f"{base}/city?token={server.token('host')}&since=-1")) == 4400
+
+
+def test_host_gets_answers_with_a_lease_and_expired_leases_are_handed_out_again(server):
+    room = "county-4"
+    say(server, room, ANSWERED[1])
+    server.wait_processed()
+    first = server.get("/api/host/next", "host", room=room, wait=5).json()
+    assert first["kind"] == "answer" and first["deliveries"] == 1 and first["lease_id"]
+    assert first["text"].startswith("有网友问：") and "http" not in first["text"]
+    # Leased: not handed out again while the lease runs.
+    assert server.get("/api/host/next", "host", room=room, wait=0).json()["kind"] == "idle"
+    time.sleep(LEASE_SECONDS + 0.3)
+    second = server.get("/api/host/next", "host", room=room, wait=0).json()
+    assert (second["kind"], second["item_id"], second["deliveries"]) == ("answer", first["item_id"], 2)
+    assert second["lease_id"] != first["lease_id"]
+    late = server.post_json("/api/host/ack", "host", {"lease_id": first["lease_id"]})
+    assert late.status_code == 409
+    assert server.post_json("/api/host/ack", "host", {"lease_id": second["lease_id"]}).json() == {"status": "spoken"}
+    assert server.post_json("/api/host/ack", "host", {"lease_id": second["lease_id"]}).json() == {"status": "already"}
+    time.sleep(LEASE_SECONDS + 0.3)
+    assert server.get("/api/host/next", "host", room=room, wait=0).json()["kind"] == "idle"  # spoken items never come back
+    assert server.post_json("/api/host/ack", "host", {"lease_id": ""}).status_code == 422
+
+
+def test_host_long_poll_returns_when_an_answer_arrives(server):
+    room = "county-5"
+    result = {}
+
+    def poll():
+        started = time.monotonic()
+        result["item"] = server.get("/api/host/next", "host", room=room, wait=25).json()
+        result["seconds"] = time.monotonic() - started
+
+    thread = threading.Thread(target=poll)
+    thread.start()
+    time.sleep(0.5)
+    say(server, room, ANSWERED[2])
+    thread.join(60)
+    assert result["item"]["kind"] == "answer" and result["item"]["question"]
+    assert result["seconds"] < 25  # it did not wait out the long-poll
+
+
+def test_idle_items_rotate_through_policy_highlights_when_nothing_is_queued(server):
+    items = [server.get("/api/host/next", "host", room="county-9", wait=0).json() for _ in range(3)]
+    assert all(i["kind"] == "idle" and i["lease_id"] is None and i["text"] for i in items)
+    assert len({i["entry_id"] for i in items}) == 3
+    assert server.get("/api/host/next", "host", room="nowhere", wait=0).status_code == 404
+    assert server.get("/api/host/next", "host", room="city", wait=-1).status_code == 422
+
+
+def test_control_approves_skips_and_files_suggestions(server):
+    room = "county-6"
+
+    async def scenario():
+        async with websockets.connect(server.ws_url(room, role="control")) as ws:
+            await ws.recv()
+            say(server, room, *SUGGESTED)
+            suggestions = await receive(ws, 3)
+            assert [e["kind"] for e in suggestions] == ["suggest"] * 3
+            pending = server.get("/api/control/pending", "control", room=room).json()
+            items = {i["comment_id"]: i for i in pending["items"]}
+            assert list(items) == [e["comment_id"] for e in suggestions]
+            first, second, third = suggestions
+            choice = items[first["comment_id"]]["candidates"][-1]["entry_id"]  # the operator picks another candidate
+            base = "/api/control/suggestions"
+            assert server.post_json(f"{base}/{first['comment_id']}/approve", "host", {}).status_code == 403
+            assert server.post_json(f"{base}/{first['comment_id']}/approve", "control", {"entry_id": "jiaoguan-0001"}).status_code == 422
+            approved = server.post_json(f"{base}/{first['comment_id']}/approve", "control", {"entry_id": choice})
+            assert approved.status_code == 200 and approved.json()["event"]["entry_id"] == choice
+            assert server.post_json(f"{base}/{first['comment_id']}/skip", "control", {}).status_code == 409
+            assert server.post_json(f"{base}/{second['comment_id']}/skip", "control", {}).status_code == 200
+            filed = server.post_json(f"{base}/{third['comment_id']}/workorder", "control", {}).json()
+            assert filed["work_order_id"]
+            outcomes = await receive(ws, 3)
+            assert [(e["kind"], e["comment_id"]) for e in outcomes] == [
+                ("approved", first["comment_id"]), ("skipped", second["comment_id"]), ("filed", third["comment_id"])]
+            assert outcomes[0]["question"] and outcomes[0]["entry_id"] == choice
+            return choice, filed["work_order_id"]
+
+    choice, order_id = asyncio.run(scenario())
+    assert server.get("/api/control/pending", "control", room=room).json()["items"] == []
+    spoken = server.get("/api/host/next", "host", room=room, wait=5).json()
+    assert (spoken["kind"], spoken["entry_id"]) == ("answer", choice)
+    orders = {o["id"]: o for o in server.get("/api/staff/work_orders", "staff", room=room).json()}
+    assert orders[order_id]["source"] == "control" and orders[order_id]["status"] == "待派单"
+
+
+def test_requests_become_pending_work_orders_with_the_contact_kept(server):
+    room = "county-7"
+    say(server, room, WORK_ORDER)
+    server.wait_processed()
+    (order,) = server.get("/api/staff/work_orders", "staff", room=room).json()
+    assert order["citizen_text"] == WORK_ORDER and "139****5678" in order["display"]
+    assert order["contact"] == [{"kind": "mobile", "value": "13912345678"}]
+    assert order["intent"] == "request" and order["source"] == "pipeline"
+
+
+def test_host_text_is_speakable():
+    assert speakable("详见 https://example.gov.cn/a?b=1 或 www.gov.cn，电话13912345678") == "详见 或 ，电话139****5678"
+    assert speakable("<b>加粗</b>\n两行") == "加粗 两行"
+    assert host_speech("问？", "答。") == "有网友问：问？ 答。"
+
+
+def test_unknown_room_in_control_and_httpx_client_sanity(server):
+    assert server.get("/api/control/pending", "control", room="nowhere").status_code == 404
+    assert httpx.get(f"{server.url}/overlay").status_code == 200  # the OBS page itself is public
+    assert httpx.get(f"{server.url}/control?room=city").status_code == 401
+    assert httpx.get(f"{server.url}/control?room=city&token={server.token('host')}").status_code == 401
+    assert httpx.get(f"{server.url}/control?room=city&token={server.token('control')}").status_code == 200
+    assert httpx.get(f"{server.url}/overlay_web/..%2Fpyproject.toml").status_code == 404

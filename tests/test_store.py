@@ -1,0 +1,95 @@
+"""The SQLite store on its own: dedupe, transactions, sequence numbers, leases, work orders."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from assistant.ingest.record import SHANGHAI, CommentRecord
+from assistant.store import SqliteStore
+
+T0 = dt.datetime(2026, 11, 22, 20, 0, tzinfo=SHANGHAI)
+
+
+def comment(text="社保怎么转移", *, message_id=None, user="u1", at=T0, kind="comment", room="7436510000000000100"):
+    return CommentRecord(platform="douyin", room=room, message_id=message_id, user_id=user, nickname="n", text=text if kind == "comment" else "",
+                         type=kind, platform_time=None, received_at=at, raw={"t": text})
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = SqliteStore(tmp_path / "govlive.db", dedupe_window_seconds=10)
+    yield s
+    s.close()
+
+
+def test_without_message_id_same_user_and_text_within_the_window_is_one_comment(store):
+    assert store.add_records([(comment(), "city")]).as_dict()["accepted"] == 1
+    again = store.add_records([(comment(at=T0 + dt.timedelta(seconds=9)), "city"), (comment(user="u2"), "city")])
+    assert again.as_dict() == {"accepted": 1, "duplicates": 1, "counted": 0}
+    later = store.add_records([(comment(at=T0 + dt.timedelta(seconds=11)), "city")])
+    assert later.as_dict()["accepted"] == 1  # the same question asked again later is a new comment
+
+
+def test_message_ids_are_unique_per_platform_room(store):
+    result = store.add_records([(comment(message_id="m1"), "city"), (comment(message_id="m1"), "city"),
+                                (comment(message_id="m1", room="other"), "county-1")])
+    assert result.as_dict() == {"accepted": 2, "duplicates": 1, "counted": 0}
+
+
+def test_other_event_types_are_counted_per_day_room_and_platform(store):
+    store.add_records([(comment(kind="like"), "city")] * 3 + [(comment(kind="gift"), "city")])
+    assert store.status()["events_counted"] == {"like": 3, "gift": 1}
+    assert store.status()["comments"] == 0
+
+
+def test_a_failed_transaction_leaves_nothing(store):
+    (cid,) = store.add_records([(comment(message_id="m"), "city")]).new_comment_ids
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.append_event("city", "answer", {"comment_id": cid, "platform": "douyin", "nickname": None, "comment": "x"})
+            raise RuntimeError("crash between writes")
+    assert store.current_seq("city") == 0 and store.events_since("city", 0) == []
+
+
+def test_sequence_numbers_are_per_room_and_replay_in_order(store):
+    (cid,) = store.add_records([(comment(message_id="m"), "city")]).new_comment_ids
+    fields = {"comment_id": cid, "platform": "douyin", "nickname": None, "comment": "x"}
+    with store.transaction():
+        seqs = [store.append_event("city", "answer", fields).seq for _ in range(3)] + [store.append_event("county-1", "suggest", fields).seq]
+    assert seqs == [1, 2, 3, 1]
+    assert [e.seq for e in store.events_since("city", 1)] == [2, 3]
+    assert store.latest_displayable("county-1") is None and store.latest_displayable("city").seq == 3
+
+
+def test_host_leases_expire_and_acks_are_checked(store):
+    with store.transaction():
+        store.enqueue_host_item("city", comment_id=None, entry_id="e", question="q", text="t")
+    first = store.lease_host_item("city", now=1000.0, lease_seconds=30)
+    assert first.deliveries == 1
+    assert store.lease_host_item("city", now=1020.0, lease_seconds=30) is None  # still leased
+    second = store.lease_host_item("city", now=1031.0, lease_seconds=30)
+    assert (second.item_id, second.deliveries) == (first.item_id, 2)
+    assert store.ack_host_item(first.lease_id, now=1032.0) == "unknown"
+    assert store.ack_host_item(second.lease_id, now=1032.0) == "spoken"
+    assert store.ack_host_item(second.lease_id, now=1033.0) == "already"
+    assert store.lease_host_item("city", now=5000.0, lease_seconds=30) is None
+
+
+def test_a_comment_is_filed_once(store):
+    (cid,) = store.add_records([(comment(message_id="m"), "city")]).new_comment_ids
+    (stored,) = store.pending_comments(10)
+    with store.transaction():
+        ids = {store.file_work_order(stored, source="pipeline", intent="request", reason="r", domain=None, department=None,
+                                     entry_id=None, display="d", contact=[]) for _ in range(2)}
+    assert len(ids) == 1 and len(store.work_orders()) == 1 and store.work_orders()[0].comment_id == cid
+
+
+def test_reopening_the_file_keeps_everything(tmp_path):
+    s = SqliteStore(tmp_path / "g.db")
+    s.add_records([(comment(message_id="m"), "city")])
+    s.close()
+    s = SqliteStore(tmp_path / "g.db")
+    assert s.count_pending() == 1 and s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    s.close()

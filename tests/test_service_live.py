@@ -237,3 +237,25 @@ def test_unknown_room_in_control_and_httpx_client_sanity(server):
     assert httpx.get(f"{server.url}/control?room=city&token={server.token('host')}").status_code == 401
     assert httpx.get(f"{server.url}/control?room=city&token={server.token('control')}").status_code == 200
     assert httpx.get(f"{server.url}/overlay_web/..%2Fpyproject.toml").status_code == 404
+
+
+def test_hidden_kuaishou_comments_are_kept_and_matched_but_never_shown_or_spoken(server):
+    from assistant.ingest import connector_auth
+
+    room = ROOMS.get("county-2")
+    feed = {"commentFeeds": [{"id": f"hidden-{next(_counter)}", "user": {"principalId": "p1", "userName": "隐藏"}, "content": ANSWERED[0],
+                              "showType": "FEED_HIDDEN"}]}
+    raw = json.dumps(feed, ensure_ascii=False).encode()
+    headers = {**connector_auth.signed_headers(server.secrets.kuaishou_connector_secret, int(time.time()), raw), "content-type": "application/json"}
+    response = server.post(f"/push/kuaishou?room={room.kuaishou}", content=raw, headers=headers)
+    assert response.status_code == 200 and response.json()["accepted"] == 1
+    status = server.wait_processed()
+    assert status["pending"] == 0
+
+    async def events():
+        async with websockets.connect(server.ws_url(room.id, since=0)) as ws:
+            hello = json.loads(await ws.recv())
+            return hello["seq"]
+
+    assert asyncio.run(events()) == 0  # answered with confidence, yet nothing went to the overlay
+    assert server.get("/api/host/next", "host", room=room.id, wait=0).json()["kind"] == "idle"

@@ -545,5 +545,173 @@ def _open_index_quietly(settings: Settings) -> None:
                    document_prompt=settings.document_prompt, query_prompt=settings.query_prompt)
 
 
+# -- the daily ledger -------------------------------------------------------------
+@cli.group()
+def ledger() -> None:
+    """The daily ledger (台账) of the live rooms and their work orders."""
+
+
+@ledger.command("export")
+@click.option("--date", "day", help="YYYY-MM-DD (Asia/Shanghai) [default: today]")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="File to write [default: govlive-ledger-DATE.FORMAT]")
+@click.pass_context
+def ledger_export(ctx: click.Context, day: str | None, fmt: str, output: Path | None) -> None:
+    """Write one day's ledger: per room and platform, then the 1+9 overview and totals (xlsx adds the top topics)."""
+    import datetime as dt
+
+    from .ingest.record import SHANGHAI
+    from .rooms import Rooms, RoomsError
+    from .store import SqliteStore
+    from .workorders.ledger import build_ledger, ledger_csv, ledger_xlsx
+
+    settings = _settings(ctx)
+    try:
+        date = dt.date.fromisoformat(day) if day else dt.datetime.now(SHANGHAI).date()
+    except ValueError:
+        _fail(f"--date must be YYYY-MM-DD, not {day!r}")
+    if not settings.database_path.exists():
+        _fail(f"no database at {settings.database_path}: run govlive serve first (or pass --data-dir)")
+    try:
+        rooms = Rooms.read(settings.rooms_file)
+    except RoomsError as exc:
+        _fail(str(exc))
+    store = SqliteStore(settings.database_path)
+    try:
+        result = build_ledger(store, rooms, _load_bank(settings), date)
+    finally:
+        store.close()
+    output = output or Path(f"govlive-ledger-{result.date}.{fmt}")
+    output.write_bytes(ledger_csv(result) if fmt == "csv" else ledger_xlsx(result))
+    t = result.totals
+    click.echo(json.dumps({"file": str(output), "date": result.date, "rows": len(result.rows), "comments": t.comments,
+                           "questions": t.questions, "answered_live": t.answered_live, "answer_rate": t.answer_rate,
+                           "work_orders_opened": t.work_orders_opened}, ensure_ascii=False))
+
+
+# -- the work-order department router ----------------------------------------------
+@cli.group()
+def router() -> None:
+    """The department router: a classifier trained on labelled history (e.g. 12345 hotline records)."""
+
+
+@router.command("train")
+@click.option("--data", "data_file", type=click.Path(path_type=Path, dir_okay=False), required=True, help="Labelled CSV (UTF-8) or .xlsx")
+@click.option("--text-col", required=True, help="Column holding the text")
+@click.option("--label-col", required=True, help="Column holding the label (class)")
+@click.option("--split-col", help="Column naming each row's split; applies to --data and --dev alike")
+@click.option("--train-split", help="Training rows' value in --split-col [default: train]")
+@click.option("--dev-split", help="Dev rows' value in --split-col [default: dev]")
+@click.option("--dev", "dev_file", type=click.Path(path_type=Path, dir_okay=False), help="Dev rows from this file instead of --data")
+@click.option("--departments", "departments_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="JSON label → department name [default: config/router_departments.example.json]")
+@click.pass_context
+def router_train(ctx: click.Context, data_file: Path, text_col: str, label_col: str, split_col: str | None, train_split: str | None,
+                 dev_split: str | None, dev_file: Path | None, departments_file: Path | None) -> None:
+    """Train the router, score it on the dev rows and save it under <data dir>/router; print a JSON report."""
+    from .settings import REPO_ROOT
+    from .workorders.router import load_departments, read_labelled_table, train_router
+
+    settings = _settings(ctx)
+    if split_col is None and (train_split or dev_split):
+        _fail("--train-split / --dev-split need --split-col")
+    if split_col is not None:
+        train_split, dev_split = train_split or "train", dev_split or "dev"
+    try:
+        departments = load_departments(departments_file or REPO_ROOT / "config" / "router_departments.example.json")
+        train = read_labelled_table(data_file, text_col, label_col, split_col, train_split)
+        dev = None
+        if dev_file is not None or split_col is not None:
+            dev = read_labelled_table(dev_file or data_file, text_col, label_col, split_col, dev_split, min_classes=1)
+        trained = train_router(train.texts, train.labels, dev_texts=dev.texts if dev else None, dev_labels=dev.labels if dev else None,
+                               departments=departments, train_source=train.source, dev_source=dev.source if dev else None)
+        saved = trained.router.save(settings.router_dir)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    report = trained.report
+    click.echo(json.dumps({
+        "saved_to": str(saved), "train_rows": report.train_rows, "dev_rows": report.dev_rows,
+        "skipped": {name: {"blank_text": t.source.skipped_blank_text, "blank_label": t.source.skipped_blank_label}
+                    for name, t in (("train", train), ("dev", dev)) if t is not None},
+        "classes": report.classes, "dev_accuracy": report.dev_accuracy, "dev_macro_f1": report.dev_macro_f1,
+        "per_class_f1": report.dev_per_class_f1, "seconds": report.seconds, "warnings": report.warnings,
+    }, ensure_ascii=False))
+
+
+@router.command("predict")
+@click.pass_context
+def router_predict(ctx: click.Context) -> None:
+    """Route texts read from stdin, one per line: one JSON line each with text, label, department and confidence.
+
+    Blank lines are skipped; a line that is not UTF-8 gives {"line": N, "error": ...}.
+    """
+    from .workorders.router import Router
+
+    try:
+        model = Router.load(_settings(ctx).router_dir)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    batch: list[str] = []
+
+    def flush() -> None:
+        for text, prediction in zip(batch, model.predict(batch)):
+            click.echo(json.dumps({"text": text, **prediction.model_dump()}, ensure_ascii=False))
+        batch.clear()
+
+    for number, text in _stdin_comments():
+        if text is None:
+            flush()
+            click.echo(json.dumps({"line": number, "error": "not UTF-8 text"}))
+            continue
+        batch.append(text)
+        if len(batch) >= 256:
+            flush()
+    flush()
+
+
+# -- workorder --------------------------------------------------------------------
+@cli.group()
+def workorder() -> None:
+    """Work orders under the 125 rule."""
+
+
+@workorder.command("deadline")
+@click.option("--created", required=True, help="When the order's clock started, ISO 8601 with offset")
+@click.option("--dispatched", help="When it was dispatched, ISO 8601 with offset [default: count from dispatch_due]")
+@click.option("--complexity", type=click.Choice(["ordinary", "complex"]), required=True, help="ordinary: 2 working days; complex: 5")
+@click.option("--business-hours", help="Windows like 09:00-12:00,13:30-17:30 [env GOVLIVE_BUSINESS_HOURS]")
+@click.option("--calendar-overrides", type=click.Path(path_type=Path, dir_okay=False),
+              help='JSON {"holidays": [...], "workdays": [...]} [env GOVLIVE_CALENDAR_OVERRIDES_FILE]')
+@click.pass_context
+def workorder_deadline(ctx: click.Context, created: str, dispatched: str | None, complexity: str,
+                       business_hours: str | None, calendar_overrides: Path | None) -> None:
+    """Print an order's 125-rule deadlines as one JSON line.
+
+    Keys: dispatch_due, resolve_due, provisional (and provisional_reason when
+    a year chinesecalendar does not cover was involved; a warning then also
+    goes to stderr).
+    """
+    from .workorders.deadlines import BusinessHours, WorkingCalendar, deadline_for, parse_aware_iso
+
+    settings = _settings(ctx)
+    try:
+        created_at = parse_aware_iso(created, "--created")
+        dispatched_at = parse_aware_iso(dispatched, "--dispatched") if dispatched is not None else None
+        hours = BusinessHours.parse(business_hours if business_hours is not None else settings.business_hours)
+        calendar = WorkingCalendar.load(calendar_overrides if calendar_overrides is not None else settings.calendar_overrides_file)
+        deadlines = deadline_for(created_at, complexity=complexity, dispatched=dispatched_at, calendar=calendar, hours=hours)  # type: ignore[arg-type]
+    except ValueError as exc:
+        _fail(str(exc))
+    result = {
+        "dispatch_due": deadlines.dispatch_due.isoformat(timespec="seconds"),
+        "resolve_due": deadlines.resolve_due.isoformat(timespec="seconds"),
+        "provisional": deadlines.provisional,
+    }
+    if deadlines.provisional:
+        result["provisional_reason"] = deadlines.provisional_reason
+        click.echo(f"Warning: provisional deadlines: {deadlines.provisional_reason}", err=True)
+    click.echo(json.dumps(result, ensure_ascii=False))
+
+
 if __name__ == "__main__":
     cli()

@@ -88,6 +88,23 @@ class Settings(BaseSettings):
     host_max_wait_seconds: float = Field(default=30.0, ge=0)
     host_idle_entries: tuple[str, ...] = DEFAULT_IDLE_ENTRIES
 
+
+    # -- work orders (the "125" rule) ---------------------------------------------
+    # Business hours on a working day, as windows (Asia/Shanghai).
+    business_hours: str = "09:00-12:00,13:30-17:30"
+    # Extra holidays and make-up working days on top of chinesecalendar:
+    # JSON {"holidays": ["YYYY-MM-DD", …], "workdays": ["YYYY-MM-DD", …]}.
+    calendar_overrides_file: Path | None = None
+    # An open order turns yellow when this many working days or fewer remain.
+    yellow_working_days: int = Field(default=2, ge=0, le=10)
+    # Department → group-robot webhook (WeCom / DingTalk), JSON {"市医疗保障局": "https://…", "*": "https://…"}.
+    department_webhooks_file: Path | None = None
+    # Notification retries: base · 2^attempts seconds, capped; never abandoned.
+    outbox_backoff_seconds: float = Field(default=2.0, gt=0)
+    outbox_backoff_max_seconds: float = Field(default=300.0, gt=0)
+    # How often open orders are checked for yellow / red transitions.
+    warning_check_seconds: float = Field(default=60.0, gt=0)
+
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
@@ -99,3 +116,7 @@ class Settings(BaseSettings):
     @property
     def secrets_path(self) -> Path:
         return self.data_dir / "secrets.json"
+
+    @property
+    def router_dir(self) -> Path:
+        return self.data_dir / "router"

@@ -81,9 +81,14 @@ def test_a_comment_is_filed_once(store):
     (cid,) = store.add_records([(comment(message_id="m"), "city")]).new_comment_ids
     (stored,) = store.pending_comments(10)
     with store.transaction():
-        ids = {store.file_work_order(stored, source="pipeline", intent="request", reason="r", domain=None, department=None,
-                                     entry_id=None, display="d", contact=[]) for _ in range(2)}
-    assert len(ids) == 1 and len(store.work_orders()) == 1 and store.work_orders()[0].comment_id == cid
+        deadlines = {"dispatch_due": "2026-11-23T10:00:00+08:00", "resolve_due": "2026-11-25T17:30:00+08:00", "provisional": False}
+        filed = [store.file_work_order(stored, source="pipeline", intent="request", reason="r", domain=None, suggested_department=None,
+                                       entry_id=None, display="d", contact=[], complexity="ordinary", deadlines=deadlines, actor="system")
+                 for _ in range(2)]
+    assert [created for _, created in filed] == [True, False] and len({i for i, _ in filed}) == 1
+    (order,) = store.work_orders()
+    assert order.comment_id == cid and order.status == "待派单" and order.resolve_due == deadlines["resolve_due"]
+    assert [e["action"] for e in store.work_order_history(order.id)] == ["file"]  # filed once, audited once
 
 
 def test_reopening_the_file_keeps_everything(tmp_path):

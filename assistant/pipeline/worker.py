@@ -24,6 +24,7 @@ from assistant.deliver.overlay import OverlayHub
 from assistant.deliver.speech import host_speech
 from assistant.match.matcher import MatchResult, today_in_shanghai
 from assistant.store import RoomEvent, SqliteStore, StoredComment
+from assistant.workorders.lifecycle import WorkOrderDesk
 
 log = logging.getLogger("govlive.pipeline")
 
@@ -61,7 +62,9 @@ class Pipeline:
         bank: AnswerBank,
         hub: OverlayHub,
         host_queue: HostQueue,
+        desk: WorkOrderDesk,
         *,
+        route: Callable[[str], str | None] = lambda text: None,
         batch_max: int = 64,
         batch_wait_ms: int = 15,
         today: Callable[[], dt.date] = today_in_shanghai,
@@ -71,6 +74,8 @@ class Pipeline:
         self.bank = bank
         self.hub = hub
         self.host_queue = host_queue
+        self.desk = desk
+        self.route = route  # department for a work order no bank entry routes
         self.today = today
         self.batch_max = batch_max
         self.batch_wait = batch_wait_ms / 1000
@@ -152,9 +157,10 @@ class Pipeline:
         self.store.mark_processed(comment.id, data, review=review)
         entry = self.bank.get(result.entry_id) if result.entry_id else None
         if decision == "workorder":
-            self.store.file_work_order(
+            self.desk.file(
                 comment, source="pipeline", intent=result.intent, reason=result.reason, domain=result.domain,
-                department=result.department, entry_id=None, display=result.display, contact=data["contact"],
+                suggested_department=result.department or self.route(comment.text), entry_id=None,
+                display=result.display, contact=data["contact"],
             )
             return []
         if not visible or entry is None or decision not in ("answer", "suggest"):

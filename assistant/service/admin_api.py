@@ -1,13 +1,11 @@
-"""Operator figures (admin) and the pending work orders (staff; issue 5 builds the rest)."""
+"""Operator figures (admin)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel
-
-from assistant.store import WorkOrder
 
 from .auth import require
 from .context import Services, get_services
@@ -39,12 +37,3 @@ async def status(services: Services = Depends(get_services), role: str = Depends
         overlay_clients=services.hub.subscriber_count(),
         rooms=[r.id for r in services.rooms.rooms],
     )
-
-
-@router.get("/staff/work_orders", response_model=list[WorkOrder], tags=["staff"])
-async def work_orders(
-    room: str | None = Query(default=None, max_length=64),
-    services: Services = Depends(get_services),
-    role: str = Depends(require("staff")),
-) -> list[WorkOrder]:
-    return services.store.work_orders(room)

@@ -11,10 +11,21 @@ from fastapi import FastAPI
 
 from assistant.settings import Settings
 
-from . import admin_api, control_api, host_api, overlay_routes, push
+from . import admin_api, control_api, host_api, overlay_routes, push, staff_api
 from .context import Services, build_services
 
 log = logging.getLogger("govlive.service")
+
+
+async def watch_deadlines(services: Services) -> None:
+    """Turn open orders yellow or red as their deadlines near, and notify their departments."""
+    while True:
+        try:
+            if services.desk.check_warnings():
+                services.outbox.wake()
+        except Exception:
+            log.exception("deadline check failed")
+        await asyncio.sleep(services.settings.warning_check_seconds)
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
@@ -27,14 +38,19 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         pending = built.store.count_pending()
         if pending:
             log.warning("%d comments were stored but not processed before the last stop; processing them now", pending)
-        task = asyncio.create_task(built.pipeline.run(), name="pipeline")
-        built.tasks.append(task)
+        built.tasks += [
+            asyncio.create_task(built.pipeline.run(), name="pipeline"),
+            asyncio.create_task(built.outbox.run(), name="outbox"),
+            asyncio.create_task(watch_deadlines(built), name="deadline warnings"),
+        ]
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in built.tasks:
+                task.cancel()
+            for task in built.tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             built.pipeline.close()
             built.store.close()
 
@@ -49,4 +65,5 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(host_api.router)
     app.include_router(control_api.router)
     app.include_router(admin_api.router)
+    app.include_router(staff_api.router)
     return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fastapi import Request
@@ -21,6 +22,11 @@ from assistant.rooms import Rooms
 from assistant.settings import Settings
 from assistant.store import SqliteStore, open_store
 
+from assistant.workorders.deadlines import BusinessHours, WorkingCalendar
+from assistant.workorders.lifecycle import WorkOrderDesk
+from assistant.workorders.notify import Departments, OutboxSender
+
+from .reindex import Reindexer
 from .secrets import Secrets, load_secrets
 
 log = logging.getLogger("govlive.service")
@@ -41,7 +47,20 @@ class Services:
     host_queue: HostQueue
     pipeline: Pipeline
     matcher: object
+    desk: WorkOrderDesk
+    outbox: OutboxSender
+    route: Callable[[str], str | None]
+    reindexer: Reindexer = field(init=False)
     tasks: list[asyncio.Task] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.reindexer = Reindexer(self)
+
+    def use_bank(self, bank: AnswerBank, matcher) -> None:
+        """Swap in a rebuilt bank and matcher (between two pipeline batches: all on the event loop)."""
+        self.bank = self.pipeline.bank = self.host_queue.bank = bank
+        self.matcher = matcher
+        self.pipeline.match = lambda texts: matcher.match(texts, top_k=3)
 
 
 def open_matcher(settings: Settings, bank: AnswerBank):
@@ -80,16 +99,44 @@ def build_services(settings: Settings) -> Services:
         host_queue = HostQueue(store, bank, settings.host_idle_entries, lease_seconds=settings.host_lease_seconds)
     except ValueError as exc:
         raise StartupError(str(exc)) from None
+    try:
+        desk = WorkOrderDesk(
+            store,
+            calendar=WorkingCalendar.load(settings.calendar_overrides_file),
+            hours=BusinessHours.parse(settings.business_hours),
+            departments=Departments.load(settings.department_webhooks_file),
+            yellow_working_days=settings.yellow_working_days,
+        )
+    except ValueError as exc:
+        raise StartupError(str(exc)) from None
+    route = open_router(settings)
     pipeline = Pipeline(
         store,
         lambda texts: matcher.match(texts, top_k=3),
         bank,
         hub,
         host_queue,
+        desk,
+        route=route,
         batch_max=settings.batch_max,
         batch_wait_ms=settings.batch_wait_ms,
     )
-    return Services(settings, secrets, rooms, bank, store, hub, host_queue, pipeline, matcher)
+    outbox = OutboxSender(store, base_seconds=settings.outbox_backoff_seconds, cap_seconds=settings.outbox_backoff_max_seconds)
+    return Services(settings, secrets, rooms, bank, store, hub, host_queue, pipeline, matcher, desk, outbox, route)
+
+
+def open_router(settings: Settings) -> Callable[[str], str | None]:
+    """The trained department router (`govlive router train`), or no routing if none was trained."""
+    if not (settings.router_dir / "router.json").exists():
+        log.warning("no department router in %s: work orders outside the bank get no suggested department", settings.router_dir)
+        return lambda text: None
+    from assistant.workorders.router import Router
+
+    try:
+        router = Router.load(settings.router_dir)
+    except (ValueError, OSError) as exc:
+        raise StartupError(f"cannot load the department router: {exc}") from None
+    return lambda text: router.predict([text])[0].department
 
 
 def get_services(request: Request) -> Services:

@@ -130,10 +130,10 @@ async def to_work_order(comment_id: int, body: Empty, services: Services = Depen
     with services.store.transaction():
         if not services.store.take_suggestion(comment_id, "filed"):
             raise _conflict(comment_id)
-        order_id = services.store.file_work_order(
+        order_id = services.desk.file(
             comment, source="control", intent=match.get("intent"), reason="the operator turned a suggestion into a work order",
-            domain=match.get("domain"), department=match.get("department"), entry_id=match.get("entry_id"),
-            display=match["display"], contact=match.get("contact", []),
+            domain=match.get("domain"), suggested_department=match.get("department"), entry_id=match.get("entry_id"),
+            display=match["display"], contact=match.get("contact", []), actor=role,
         )
         event = services.store.append_event(comment.room, "filed", event_fields(comment, match["display"]))
         services.store.audit(role, "file_work_order", f"comment:{comment_id}", {"work_order_id": order_id})

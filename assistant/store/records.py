@@ -71,3 +71,21 @@ class WorkOrder(BaseModel):
     display: str
     citizen_text: str  # unmasked: the staff must be able to call back
     contact: list[dict[str, Any]]
+    suggested_department: str | None = None  # from the matched entry or the router, until a person dispatches
+    complexity: str = "ordinary"  # ordinary: 2 working days; complex: 5
+    clock_started_at: str | None = None  # filing time, or the reopening time of a 重办
+    dispatch_due: str | None = None
+    resolve_due: str | None = None
+    provisional: bool | None = None  # a deadline in a year whose holidays are not published yet
+    provisional_reason: str | None = None
+    dispatched_at: str | None = None
+    accepted_at: str | None = None
+    closed_at: str | None = None
+    resolution: str | None = None
+    revisited_at: str | None = None
+    satisfied: bool | None = None
+    revisit_note: str | None = None
+    reopen_count: int = 0
+    returned_count: int = 0
+    last_colour: str | None = None
+    updated_at: str | None = None

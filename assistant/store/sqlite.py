@@ -83,12 +83,15 @@ class SqliteStore:
                 "match": str,
                 # a suggestion's fate on the control page: pending | approved | skipped | filed
                 "review": str,
+                # on the staff page: answered (added to the bank) | filed | dismissed
+                "staff_review": str,
             },
             pk="id",
             not_null={"platform", "platform_room", "room", "text", "type", "received_at", "received_epoch", "hidden", "raw", "state"},
             defaults={"state": "pending", "hidden": 0},
             if_not_exists=True,
         )
+        self._add_columns("comments", {"staff_review": str})
         db.execute(
             "CREATE UNIQUE INDEX IF NOT EXISTS comments_platform_message ON comments(platform, platform_room, message_id) "
             "WHERE message_id IS NOT NULL"
@@ -125,8 +128,37 @@ class SqliteStore:
             not_null={"comment_id", "room", "platform", "status", "source", "created_at", "reason", "display", "citizen_text", "contact"},
             if_not_exists=True,
         )
+        # The 125-rule columns (added in place to a database from an earlier version).
+        self._add_columns("work_orders", {
+                "suggested_department": str, "complexity": str, "clock_started_at": str, "dispatch_due": str,
+                "resolve_due": str, "provisional": int, "provisional_reason": str, "dispatched_at": str,
+                "accepted_at": str, "closed_at": str, "resolution": str, "revisited_at": str, "satisfied": int,
+                "revisit_note": str, "reopen_count": int, "returned_count": int, "last_colour": str, "updated_at": str,
+        })
         # One work order per comment, however often the pipeline or an operator retries.
         db.execute("CREATE UNIQUE INDEX IF NOT EXISTS work_orders_comment ON work_orders(comment_id)")
+        db.execute("CREATE INDEX IF NOT EXISTS work_orders_status ON work_orders(status, room)")
+        # The audit trail: every change to an order, who made it and what changed. Never updated or deleted.
+        db["work_order_events"].create(
+            {"id": int, "order_id": int, "at": str, "actor": str, "action": str, "from_status": str, "to_status": str, "changes": str},
+            pk="id",
+            not_null={"order_id", "at", "actor", "action", "changes"},
+            if_not_exists=True,
+        )
+        db.execute("CREATE INDEX IF NOT EXISTS work_order_events_order ON work_order_events(order_id, id)")
+        # Notifications are written in the same transaction as what caused them
+        # and sent afterwards with retries, so a receiver that is down loses nothing.
+        db["outbox"].create(
+            {
+                "id": int, "created_at": str, "kind": str, "order_id": int, "department": str, "url": str,
+                "payload": str, "state": str, "attempts": int, "next_attempt_at": float, "delivered_at": str, "last_error": str,
+            },
+            pk="id",
+            not_null={"created_at", "kind", "payload", "state", "attempts"},
+            defaults={"state": "pending", "attempts": 0},
+            if_not_exists=True,
+        )
+        db.execute("CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_attempt_at)")
         db["event_counts"].create(
             {"day": str, "room": str, "platform": str, "type": str, "count": int},
             pk=("day", "room", "platform", "type"),
@@ -143,6 +175,13 @@ class SqliteStore:
             if_not_exists=True,
         )
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def _add_columns(self, table: str, columns: dict[str, type]) -> None:
+        """Columns a later version added, added in place so an operator's existing database keeps working."""
+        existing = set(self.db[table].columns_dict)
+        for name, kind in columns.items():
+            if name not in existing:
+                self.db[table].add_column(name, kind)
 
     # -- transactions ---------------------------------------------------------------
     @contextmanager
@@ -284,16 +323,89 @@ class SqliteStore:
 
     def file_work_order(
         self, comment: StoredComment, *, source: str, intent: str | None, reason: str, domain: str | None,
-        department: str | None, entry_id: str | None, display: str, contact: list[dict[str, Any]],
-    ) -> int:
-        """A pending (待派单) work order for the comment; filing the same comment twice returns the first order."""
-        self._conn.execute(
+        suggested_department: str | None, entry_id: str | None, display: str, contact: list[dict[str, Any]],
+        complexity: str, deadlines: dict[str, Any], actor: str,
+    ) -> tuple[int, bool]:
+        """A pending (待派单) work order for the comment: (id, created now). Filing a comment twice returns the first order."""
+        at = now_iso()
+        cur = self._conn.execute(
             "INSERT OR IGNORE INTO work_orders(comment_id, room, platform, status, source, created_at, intent, reason, domain, "
-            "department, entry_id, display, citizen_text, contact) VALUES (?,?,?, '待派单', ?,?,?,?,?,?,?,?,?,?)",
-            (comment.id, comment.room, comment.platform, source, now_iso(), intent, reason, domain, department, entry_id,
-             display, comment.text, json.dumps(contact, ensure_ascii=False)),
+            "suggested_department, entry_id, display, citizen_text, contact, complexity, clock_started_at, dispatch_due, resolve_due, "
+            "provisional, provisional_reason, reopen_count, returned_count, updated_at) "
+            "VALUES (?,?,?, '待派单', ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, 0, 0, ?)",
+            (comment.id, comment.room, comment.platform, source, at, intent, reason, domain, suggested_department, entry_id,
+             display, comment.text, json.dumps(contact, ensure_ascii=False), complexity, at, deadlines["dispatch_due"],
+             deadlines["resolve_due"], int(deadlines["provisional"]), deadlines.get("provisional_reason"), at),
         )
-        return self._conn.execute("SELECT id FROM work_orders WHERE comment_id = ?", (comment.id,)).fetchone()[0]
+        order_id = self._conn.execute("SELECT id FROM work_orders WHERE comment_id = ?", (comment.id,)).fetchone()[0]
+        if cur.rowcount:
+            self._order_event(order_id, actor, "file", None, "待派单", {"source": source, "reason": reason, **deadlines})
+        return order_id, bool(cur.rowcount)
+
+    def _order_event(self, order_id: int, actor: str, action: str, from_status: str | None, to_status: str | None, changes: dict) -> None:
+        self._conn.execute(
+            "INSERT INTO work_order_events(order_id, at, actor, action, from_status, to_status, changes) VALUES (?,?,?,?,?,?,?)",
+            (order_id, now_iso(), actor, action, from_status, to_status, json.dumps(changes, ensure_ascii=False, default=str)),
+        )
+
+    def work_order(self, order_id: int) -> WorkOrder | None:
+        row = self._one("SELECT * FROM work_orders WHERE id = ?", (order_id,))
+        return _work_order(row) if row else None
+
+    def change_work_order(self, order_id: int, *, expect: set[str], actor: str, action: str, changes: dict[str, Any]) -> WorkOrder | None:
+        """Apply ``changes`` if the order's status is one of ``expect`` (inside a transaction), with an audit row.
+
+        Returns the updated order, or None when the status was not as expected
+        (someone else changed it first, or the transition is not allowed).
+        """
+        row = self._conn.execute("SELECT * FROM work_orders WHERE id = ?", (order_id,)).fetchone()
+        if row is None or row["status"] not in expect:
+            return None
+        changes = {**changes, "updated_at": now_iso()}
+        columns = ", ".join(f"{k} = ?" for k in changes)
+        self._conn.execute(f"UPDATE work_orders SET {columns} WHERE id = ?", (*changes.values(), order_id))
+        before = dict(row)
+        diff = {k: v for k, v in changes.items() if before.get(k) != v and k != "updated_at"}
+        self._order_event(order_id, actor, action, row["status"], changes.get("status", row["status"]), diff)
+        return _work_order(self._conn.execute("SELECT * FROM work_orders WHERE id = ?", (order_id,)).fetchone())
+
+    def work_order_history(self, order_id: int) -> list[dict[str, Any]]:
+        rows = self._all("SELECT at, actor, action, from_status, to_status, changes FROM work_order_events WHERE order_id = ? ORDER BY id", (order_id,))
+        return [{**dict(r), "changes": json.loads(r["changes"])} for r in rows]
+
+    # -- notifications outbox -------------------------------------------------------
+    def enqueue_notification(self, *, kind: str, order_id: int | None, department: str | None, url: str | None, payload: dict[str, Any]) -> int:
+        state = "pending" if url else "no_webhook"
+        cur = self._conn.execute(
+            "INSERT INTO outbox(created_at, kind, order_id, department, url, payload, state, attempts, next_attempt_at) VALUES (?,?,?,?,?,?,?,0,?)",
+            (now_iso(), kind, order_id, department, url, json.dumps(payload, ensure_ascii=False), state, time.time()),
+        )
+        return cur.lastrowid
+
+    def due_notifications(self, now: float, limit: int = 20) -> list[dict[str, Any]]:
+        rows = self._all("SELECT id, url, payload, attempts FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?", (now, limit))
+        return [{**dict(r), "payload": json.loads(r["payload"])} for r in rows]
+
+    def notification_sent(self, notification_id: int) -> None:
+        with self.transaction():
+            self._conn.execute("UPDATE outbox SET state = 'delivered', delivered_at = ?, attempts = attempts + 1 WHERE id = ?", (now_iso(), notification_id))
+
+    def notification_failed(self, notification_id: int, error: str, next_attempt_at: float) -> None:
+        with self.transaction():
+            self._conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?",
+                (error[:500], next_attempt_at, notification_id),
+            )
+
+    def outbox_counts(self) -> dict[str, int]:
+        # "failed": not delivered yet and at least one attempt failed (it is still being retried).
+        rows = self._all("SELECT CASE WHEN state = 'pending' AND attempts > 0 THEN 'failed' ELSE state END AS s, count(*) AS n FROM outbox GROUP BY s")
+        return {r["s"]: r["n"] for r in rows}
+
+    def notifications(self, order_id: int | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT id, created_at, kind, order_id, department, url, payload, state, attempts, delivered_at, last_error FROM outbox"
+        rows = self._all(sql + (" WHERE order_id = ?" if order_id else "") + " ORDER BY id", (order_id,) if order_id else ())
+        return [{**dict(r), "payload": json.loads(r["payload"])} for r in rows]
 
     def audit(self, actor: str, action: str, target: str, detail: dict[str, Any] | None = None) -> None:
         self._conn.execute(
@@ -347,6 +459,70 @@ class SqliteStore:
         row = self._one("SELECT review FROM comments WHERE id = ?", (comment_id,))
         return row["review"] if row else None
 
+    # -- the daily ledger (台账) -------------------------------------------------------
+    def ledger_figures(self, day: str, now_iso_text: str) -> list[dict[str, Any]]:
+        """Per room and platform for one day (YYYY-MM-DD, Asia/Shanghai), the 台账 counts."""
+        like = day + "%"
+        rows: dict[tuple[str, str], dict[str, Any]] = {}
+
+        def row(room: str, platform: str) -> dict[str, Any]:
+            return rows.setdefault((room, platform), {
+                "room": room, "platform": platform, "comments": 0, "questions": 0, "answered_live": 0, "suggested": 0,
+                "work_orders_opened": 0, "dispatched_within_1h": 0, "closed_on_time": 0, "overdue": 0,
+                "revisited": 0, "satisfied": 0,
+            })
+
+        for r in self._all(
+            "SELECT room, platform, count(*) AS comments, sum(intent = 'question') AS questions, "
+            "sum(decision = 'answer' OR review = 'approved') AS answered_live, sum(decision = 'suggest') AS suggested "
+            "FROM comments WHERE received_at LIKE ? GROUP BY room, platform", (like,),
+        ):
+            row(r["room"], r["platform"]).update({k: r[k] or 0 for k in ("comments", "questions", "answered_live", "suggested")})
+        for r in self._all(
+            "SELECT room, platform, count(*) AS opened, sum(dispatched_at IS NOT NULL AND dispatched_at <= dispatch_due) AS on_time_dispatch, "
+            "sum(closed_at IS NOT NULL AND closed_at <= resolve_due) AS closed_on_time, "
+            "sum((closed_at IS NOT NULL AND closed_at > resolve_due) OR (closed_at IS NULL AND resolve_due < ?)) AS overdue "
+            "FROM work_orders WHERE created_at LIKE ? GROUP BY room, platform", (now_iso_text, like),
+        ):
+            row(r["room"], r["platform"]).update({"work_orders_opened": r["opened"] or 0, "dispatched_within_1h": r["on_time_dispatch"] or 0,
+                                                  "closed_on_time": r["closed_on_time"] or 0, "overdue": r["overdue"] or 0})
+        for r in self._all(
+            "SELECT room, platform, count(*) AS revisited, sum(satisfied) AS satisfied FROM work_orders WHERE revisited_at LIKE ? "
+            "GROUP BY room, platform", (like,),
+        ):
+            row(r["room"], r["platform"]).update({"revisited": r["revisited"] or 0, "satisfied": r["satisfied"] or 0})
+        return sorted(rows.values(), key=lambda x: (x["room"], x["platform"]))
+
+    def question_topics(self, first_day: str, last_day: str) -> list[dict[str, Any]]:
+        """(day, entry) counts of questions: the entry matched, or the closest candidate."""
+        rows = self._all(
+            "SELECT substr(received_at, 1, 10) AS day, COALESCE(entry_id, json_extract(match, '$.candidates[0].entry_id')) AS entry, "
+            "count(*) AS n FROM comments WHERE intent = 'question' AND substr(received_at, 1, 10) BETWEEN ? AND ? GROUP BY day, entry",
+            (first_day, last_day),
+        )
+        return [dict(r) for r in rows if r["entry"]]
+
+    # -- staff review ---------------------------------------------------------------
+    def unanswered_comments(self, room: str | None = None, limit: int = 5000) -> list[tuple[StoredComment, dict[str, Any]]]:
+        """Questions not answered live: suggestions never approved, and questions the matcher could not answer."""
+        sql = (
+            "SELECT id, platform, platform_room, room, message_id, user_id, nickname, text, received_at, hidden, match FROM comments "
+            "WHERE staff_review IS NULL AND hidden = 0 AND state = 'done' AND "
+            "((decision = 'suggest' AND COALESCE(review, '') != 'approved') OR (decision = 'workorder' AND intent = 'question'))"
+            + (" AND room = ?" if room else "") + " ORDER BY id DESC LIMIT ?"
+        )
+        out = []
+        for r in self._all(sql, (room, limit) if room else (limit,)):
+            d = dict(r)
+            match = json.loads(d.pop("match"))
+            out.append((StoredComment(**{**d, "hidden": bool(d["hidden"])}), match))
+        return out
+
+    def set_staff_review(self, comment_ids: list[int], outcome: str) -> int:
+        marks = ",".join("?" * len(comment_ids))
+        cur = self._conn.execute(f"UPDATE comments SET staff_review = ? WHERE staff_review IS NULL AND id IN ({marks})", (outcome, *comment_ids))
+        return cur.rowcount
+
     # -- digital-human host ---------------------------------------------------------
     def lease_host_item(self, room: str, *, now: float, lease_seconds: float) -> HostItem | None:
         """Hand out the oldest queued item, or one whose lease ran out, reserved for ``lease_seconds``."""
@@ -389,9 +565,20 @@ class SqliteStore:
         return self._one("SELECT count(*) FROM host_items WHERE room = ? AND state != 'spoken'", (room,))[0]
 
     # -- work orders and figures ----------------------------------------------------
-    def work_orders(self, room: str | None = None) -> list[WorkOrder]:
-        sql = "SELECT * FROM work_orders" + (" WHERE room = ?" if room else "") + " ORDER BY id"
-        return [WorkOrder(**{**dict(r), "contact": json.loads(r["contact"])}) for r in self._all(sql, (room,) if room else ())]
+    def work_orders(self, room: str | None = None, *, department: str | None = None, status: str | None = None,
+                    open_only: bool = False) -> list[WorkOrder]:
+        where, params = [], []
+        for column, value in (("room", room), ("status", status)):
+            if value:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if department:
+            where.append("COALESCE(department, suggested_department) = ?")
+            params.append(department)
+        if open_only:
+            where.append("status NOT IN ('已办结', '已回访')")
+        sql = "SELECT * FROM work_orders" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
+        return [_work_order(r) for r in self._all(sql, params)]
 
     def status(self) -> dict[str, Any]:
         decisions = {r["decision"] or "pending": r["n"] for r in self._all("SELECT decision, count(*) AS n FROM comments GROUP BY decision")}
@@ -404,3 +591,14 @@ class SqliteStore:
             "work_orders": self._one("SELECT count(*) FROM work_orders")[0],
             "host_queued": self._one("SELECT count(*) FROM host_items WHERE state != 'spoken'")[0],
         }
+
+
+def _work_order(row: sqlite3.Row) -> WorkOrder:
+    d = dict(row)
+    d["contact"] = json.loads(d["contact"])
+    for count in ("reopen_count", "returned_count"):
+        d[count] = d.get(count) or 0
+    d["complexity"] = d.get("complexity") or "ordinary"
+    for flag in ("provisional", "satisfied"):
+        d[flag] = None if d.get(flag) is None else bool(d[flag])
+    return WorkOrder(**d)

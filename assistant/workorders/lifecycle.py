@@ -13,6 +13,7 @@ transaction. Nothing is ever deleted.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -22,6 +23,8 @@ from assistant.store import SqliteStore, StoredComment, WorkOrder
 
 from .deadlines import BusinessHours, WorkingCalendar, deadline_for, warning_for
 from .notify import Departments, dispatch_message, warning_message
+
+log = logging.getLogger("govlive.workorders")
 
 Complexity = Literal["ordinary", "complex"]
 STATUSES = ("待派单", "已派单", "办理中", "已办结", "已回访", "重办")
@@ -81,6 +84,8 @@ class WorkOrderDesk:
     # -- deadlines --------------------------------------------------------------------
     def deadlines(self, started: dt.datetime, complexity: Complexity, dispatched: dt.datetime | None = None) -> dict[str, Any]:
         d = deadline_for(started, complexity=complexity, dispatched=dispatched, calendar=self.calendar, hours=self.hours)
+        if d.provisional:
+            log.warning("provisional deadline %s: %s", d.resolve_due.isoformat(), d.provisional_reason)
         return {"dispatch_due": _iso(d.dispatch_due), "resolve_due": _iso(d.resolve_due), "provisional": d.provisional,
                 "provisional_reason": d.provisional_reason}
 

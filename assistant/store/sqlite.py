@@ -324,10 +324,13 @@ class SqliteStore:
     def file_work_order(
         self, comment: StoredComment, *, source: str, intent: str | None, reason: str, domain: str | None,
         suggested_department: str | None, entry_id: str | None, display: str, contact: list[dict[str, Any]],
-        complexity: str, deadlines: dict[str, Any], actor: str,
+        complexity: str, deadlines: dict[str, Any], actor: str, at: str | None = None,
     ) -> tuple[int, bool]:
-        """A pending (待派单) work order for the comment: (id, created now). Filing a comment twice returns the first order."""
-        at = now_iso()
+        """A pending (待派单) work order for the comment: (id, created now). Filing a comment twice returns the first order.
+
+        ``at`` is the time the deadlines were counted from (the desk's clock), so the two always agree.
+        """
+        at = at or now_iso()
         cur = self._conn.execute(
             "INSERT OR IGNORE INTO work_orders(comment_id, room, platform, status, source, created_at, intent, reason, domain, "
             "suggested_department, entry_id, display, citizen_text, contact, complexity, clock_started_at, dispatch_due, resolve_due, "

@@ -99,10 +99,11 @@ class WorkOrderDesk:
     def file(self, comment: StoredComment, *, source: str, intent: str | None, reason: str, domain: str | None,
              suggested_department: str | None, entry_id: str | None, display: str, contact: list[dict[str, Any]],
              complexity: Complexity = "ordinary", actor: str = "system") -> int:
+        now = self.now()
         order_id, _ = self.store.file_work_order(
             comment, source=source, intent=intent, reason=reason, domain=domain, suggested_department=suggested_department,
             entry_id=entry_id, display=display, contact=contact, complexity=complexity,
-            deadlines=self.deadlines(self.now(), complexity), actor=actor,
+            deadlines=self.deadlines(now, complexity), actor=actor, at=_iso(now),
         )
         return order_id
 

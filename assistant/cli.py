@@ -36,12 +36,15 @@ def _quiet_libraries() -> None:
 @click.option("--bank", "bank_dir", type=click.Path(path_type=Path, file_okay=False), help="Answer-bank directory [env GOVLIVE_BANK_DIR; default: the bundled corpus/bank]")
 @click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), help="Where the index and database live [env GOVLIVE_DATA_DIR; default ./govlive-data]")
 @click.option("--model", "model_name", help="sentence-transformers model name [env GOVLIVE_MODEL_NAME]")
+@click.option("--embedding-backend", type=click.Choice(["sentence-transformers", "onnx-int8"]),
+              help="How vectors are computed [env GOVLIVE_EMBEDDING_BACKEND; default sentence-transformers]")
 @click.version_option(package_name="govlive")
 @click.pass_context
-def cli(ctx: click.Context, bank_dir: Path | None, data_dir: Path | None, model_name: str | None) -> None:
+def cli(ctx: click.Context, bank_dir: Path | None, data_dir: Path | None, model_name: str | None, embedding_backend: str | None) -> None:
     """govlive: answers for government-service livestreams."""
     _quiet_libraries()
-    overrides = {k: v for k, v in {"bank_dir": bank_dir, "data_dir": data_dir, "model_name": model_name}.items() if v is not None}
+    given = {"bank_dir": bank_dir, "data_dir": data_dir, "model_name": model_name, "embedding_backend": embedding_backend}
+    overrides = {k: v for k, v in given.items() if v is not None}
     ctx.obj = Settings(**overrides)
 
 
@@ -188,15 +191,10 @@ def index() -> None:
     """The search index: build it, inspect it, query it."""
 
 
-def _embedder(settings: Settings):
-    from indexer.embedder import Embedder
+def _embedder(settings: Settings, *, cache: bool = False):
+    from indexer.embedder import open_embedder
 
-    return Embedder(
-        settings.model_name,
-        query_prompt=settings.query_prompt,
-        document_prompt=settings.document_prompt,
-        batch_size=settings.embed_batch_size,
-    )
+    return open_embedder(settings, log=lambda message: click.echo(f"govlive: {message}", err=True), cache=cache)
 
 
 @index.command("build")
@@ -248,13 +246,7 @@ def _open_index(settings: Settings, bank):
     from indexer.manifest import IndexMismatch, IndexMissing
 
     try:
-        return BankIndex.open(
-            settings.index_dir,
-            bank,
-            model_name=settings.model_name,
-            document_prompt=settings.document_prompt,
-            query_prompt=settings.query_prompt,
-        )
+        return BankIndex.open_configured(settings, bank)
     except (IndexMismatch, IndexMissing) as exc:
         _fail(str(exc))
 
@@ -292,6 +284,63 @@ def index_search(ctx: click.Context, query: str, top_k: int) -> None:
             click.echo(json.dumps({"side": name, "rank": rank, "score": round(score, 4), "entry_id": eid, "question": e.question if e else None}, ensure_ascii=False))
 
 
+# -- model ------------------------------------------------------------------------
+@cli.group()
+def model() -> None:
+    """The embedding model's ONNX Runtime export (the onnx-int8 backend)."""
+
+
+@model.command("export-onnx")
+@click.pass_context
+def model_export_onnx(ctx: click.Context) -> None:
+    """Export the configured model to ONNX and quantise it to int8, into <data-dir>/models.
+
+    The onnx-int8 backend does this by itself on first use; this command
+    does it ahead of time (or again, after a model update).
+    """
+    from indexer.onnx_embedder import export_dir_for, export_onnx
+
+    settings = _settings(ctx)
+    directory = export_dir_for(settings.models_dir, settings.model_name)
+    manifest = export_onnx(settings.model_name, directory, log=lambda message: click.echo(f"govlive: {message}", err=True))
+    sizes = {p.name: round(p.stat().st_size / 2**20, 1) for p in sorted(directory.glob("*.onnx"))}
+    click.echo(json.dumps({"directory": str(directory), "size_mb": sizes, **manifest.model_dump()}, ensure_ascii=False))
+
+
+@model.command("check-onnx")
+@click.option("--min-cosine", type=click.FloatRange(0, 1), default=0.99, show_default=True,
+              help="Fail when any text's ONNX vector is further than this from its sentence-transformers vector")
+@click.option("--limit", type=click.IntRange(1), default=None,
+              help="Compare an evenly spaced sample of this many texts instead of all (a quick check)")
+@click.pass_context
+def model_check_onnx(ctx: click.Context, min_cosine: float, limit: int | None) -> None:
+    """Compare the onnx-int8 vectors with the sentence-transformers ones on the labelled comments and bank questions.
+
+    Exits 1 when any cosine falls below --min-cosine.
+    """
+    from indexer.embedder import Embedder
+    from indexer.onnx_embedder import OnnxEmbedder, agreement, ensure_export
+
+    from .match.labelled import read_labelled
+    from .normalize.text import normalize_comment
+    from .settings import BUNDLED_CALIBRATION_SET, REPO_ROOT
+
+    settings = _settings(ctx)
+    bank = _load_bank(settings)
+    comments = [c for path in (BUNDLED_CALIBRATION_SET, REPO_ROOT / "corpus" / "eval" / "test.jsonl") for c in read_labelled(path)]
+    texts = sorted({normalize_comment(c.text).for_matching for c in comments} | {e.question for e in bank.entries})
+    texts = [t for t in texts if t]
+    if limit and limit < len(texts):
+        texts = [texts[i * len(texts) // limit] for i in range(limit)]
+    directory = ensure_export(settings.model_name, settings.models_dir, log=lambda message: click.echo(f"govlive: {message}", err=True))
+    common = {"model_name": settings.model_name, "query_prompt": settings.query_prompt, "document_prompt": settings.document_prompt}
+    reference = Embedder(settings.model_name, query_prompt=settings.query_prompt, document_prompt=settings.document_prompt)
+    report = agreement(reference, OnnxEmbedder(directory, **common), texts, min_cosine=min_cosine)
+    click.echo(json.dumps(report, ensure_ascii=False))
+    if not report["passed"]:
+        sys.exit(1)
+
+
 # -- match / eval -----------------------------------------------------------------
 def _open_matcher(settings: Settings):
     from .match.matcher import Matcher
@@ -299,7 +348,7 @@ def _open_matcher(settings: Settings):
     bank = _load_bank(settings)
     index = _open_index(settings, bank)
     try:
-        return Matcher.open(index, bank, _embedder(settings)), index
+        return Matcher.open(index, bank, _embedder(settings, cache=True)), index
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
 
@@ -541,8 +590,7 @@ def _open_index_quietly(settings: Settings) -> None:
 
     from .bank.store import AnswerBank
 
-    BankIndex.open(settings.index_dir, AnswerBank.load(settings.bank_dir), model_name=settings.model_name,
-                   document_prompt=settings.document_prompt, query_prompt=settings.query_prompt)
+    BankIndex.open_configured(settings, AnswerBank.load(settings.bank_dir))
 
 
 # -- the daily ledger -------------------------------------------------------------

@@ -66,7 +66,7 @@ def make_faiss_index(vectors: np.ndarray):
 
 def library_versions() -> dict[str, str]:
     out = {"python": sys.version.split()[0]}
-    for dist in ("sentence-transformers", "transformers", "torch", "faiss-cpu", "jieba", "numpy"):
+    for dist in ("sentence-transformers", "transformers", "torch", "onnxruntime", "faiss-cpu", "jieba", "numpy"):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -85,13 +85,13 @@ class PreviousBuild:
     entry_hashes: dict[str, str]
 
 
-def _previous_build(index_link: Path, model_name: str, document_prompt: str) -> PreviousBuild | None:
-    """The vectors of the current build, if it used the same model and prompt."""
+def _previous_build(index_link: Path, model_name: str, document_prompt: str, backend: str) -> PreviousBuild | None:
+    """The vectors of the current build, if it used the same model, prompt and embedding backend."""
     try:
         manifest = IndexManifest.read(index_link)
     except (IndexMissing, IndexMismatch, ValueError):
         return None
-    if manifest.model_name != model_name or manifest.document_prompt != document_prompt:
+    if manifest.model_name != model_name or manifest.document_prompt != document_prompt or manifest.embedding_backend != backend:
         return None
     try:
         import faiss
@@ -134,7 +134,8 @@ def build_index(
     started = time.perf_counter()
     index_link = Path(index_link)
     index_link.parent.mkdir(parents=True, exist_ok=True)
-    previous = _previous_build(index_link, embedder.model_name, embedder.document_prompt)
+    backend = getattr(embedder, "backend", "sentence-transformers")
+    previous = _previous_build(index_link, embedder.model_name, embedder.document_prompt, backend)
 
     entries = bank.entries
     row_entry_ids: list[str] = []
@@ -183,7 +184,10 @@ def build_index(
     changed = sum(1 for i, h in new_hashes.items() if i in old_hashes and old_hashes[i] != h)
     removed = sum(1 for i in old_hashes if i not in new_hashes)
 
-    build_id = dt.datetime.now(SHANGHAI).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    # Microseconds in the id: two builds within one second (a bank edit right
+    # after a rebuild) must still sort in the order they were made, because
+    # pruning keeps the newest two by name.
+    build_id = dt.datetime.now(SHANGHAI).strftime("%Y%m%dT%H%M%S%f") + "-" + uuid.uuid4().hex[:6]
     root = builds_dir(index_link)
     root.mkdir(parents=True, exist_ok=True)
     tmp = root / f".{build_id}.partial"
@@ -207,6 +211,7 @@ def build_index(
             entry_count=len(entries),
             vector_count=len(row_texts),
             model_name=embedder.model_name,
+            embedding_backend=backend,
             dimension=dim,
             document_prompt=embedder.document_prompt,
             query_prompt=embedder.query_prompt,
@@ -246,7 +251,10 @@ def _swap_link(link: Path, target: Path) -> None:
 def _remove_old_builds(root: Path, keep: Path) -> None:
     """Keep the new build and the one before it: a reader that resolved the
     link just before the swap can still finish loading the previous build."""
-    builds = sorted(c for c in root.iterdir() if c.is_dir() and not c.name.startswith("."))
+    builds = sorted(
+        (c for c in root.iterdir() if c.is_dir() and not c.name.startswith(".")),
+        key=lambda c: (c.name.split("-", 1)[0].ljust(21, "0"), c.stat().st_mtime_ns),
+    )
     for child in builds:
         if child != keep and child not in builds[-2:]:
             shutil.rmtree(child, ignore_errors=True)

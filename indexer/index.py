@@ -47,7 +47,8 @@ class BankIndex:
             raise IndexMismatch(f"index at {directory} is damaged: {self.faiss.ntotal} vectors, manifest says {manifest.vector_count}")
 
     @classmethod
-    def open(cls, directory: Path, bank: AnswerBank, *, model_name: str, document_prompt: str, query_prompt: str) -> "BankIndex":
+    def open(cls, directory: Path, bank: AnswerBank, *, model_name: str, document_prompt: str, query_prompt: str,
+             embedding_backend: str = "sentence-transformers") -> "BankIndex":
         directory = Path(directory)
         # Resolve the link once: every file comes from the same build even if
         # a rebuild swaps the link while we read.
@@ -67,8 +68,17 @@ class BankIndex:
             model_name=model_name,
             document_prompt=document_prompt,
             query_prompt=query_prompt,
+            embedding_backend=embedding_backend,
         )
         return cls(build, manifest)
+
+    @classmethod
+    def open_configured(cls, settings, bank: AnswerBank) -> "BankIndex":
+        """The index of ``settings.index_dir``, checked against the configured model, prompts and backend."""
+        return cls.open(
+            settings.index_dir, bank, model_name=settings.model_name, document_prompt=settings.document_prompt,
+            query_prompt=settings.query_prompt, embedding_backend=settings.embedding_backend,
+        )
 
     def search_dense(self, query_vectors: np.ndarray, k: int) -> list[list[DenseHit]]:
         """Best ``k`` entries per query; an entry's score is its best phrasing's."""

@@ -9,6 +9,7 @@ still matches.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -23,6 +24,9 @@ import numpy as np
 
 _DATA = resources.files("indexer") / "data"
 _WORDISH = re.compile(r"\w", re.UNICODE)
+# Distinct texts whose tokens are remembered: the bundled bank has 16,744
+# phrasings, and a busy stream adds its comments.
+TOKEN_CACHE_SIZE = 65_536
 
 
 def _read_data(name: str) -> str:
@@ -54,12 +58,19 @@ class PolicyTokenizer:
             self._jieba.add_word(term)
             self._terms.add(term.lower())
         self._stop = {w.strip() for w in _read_data("stopwords.txt").splitlines() if w.strip()}
+        # The matcher tokenises every candidate's phrasing for each comment; the
+        # bank's phrasings and a stream's repeated comments come back over and
+        # over, and jieba was most of the matcher's time without this.
+        self._cached_tokens = functools.lru_cache(maxsize=TOKEN_CACHE_SIZE)(self._tokenize)
 
     def _inner_terms(self, word: str) -> list[str]:
         n = len(word)
         return [word[i:j] for i in range(n) for j in range(i + 2, n + 1) if (j - i) < n and word[i:j] in self._terms]
 
     def tokens(self, text: str) -> list[str]:
+        return list(self._cached_tokens(text))
+
+    def _tokenize(self, text: str) -> tuple[str, ...]:
         t = unicodedata.normalize("NFKC", text).lower()
         out = [
             w for w in (w.strip() for w in self._jieba.cut_for_search(t)) if w and w not in self._stop and _WORDISH.search(w)
@@ -72,7 +83,7 @@ class PolicyTokenizer:
                 if term not in seen:
                     seen.add(term)
                     out.append(term)
-        return out
+        return tuple(out)
 
 
 class BM25:
@@ -82,15 +93,20 @@ class BM25:
         self.doc_ids = doc_ids
         self.docs = docs
         self.k1, self.b = k1, b
-        self._postings: dict[str, list[tuple[int, int]]] = {}
+        postings: dict[str, list[tuple[int, int]]] = {}
         lengths = np.array([len(d) for d in docs], dtype=np.float32)
         self._avgdl = float(lengths.mean()) if len(docs) else 0.0
         self._norm = k1 * (1 - b + b * lengths / max(self._avgdl, 1e-9))
         for i, doc in enumerate(docs):
             for term, tf in Counter(doc).items():
-                self._postings.setdefault(term, []).append((i, tf))
+                postings.setdefault(term, []).append((i, tf))
         n = len(docs)
-        self._idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self._postings.items()}
+        self._idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in postings.items()}
+        # The same postings as arrays, so a query adds each term's scores in one numpy step.
+        self._arrays = {
+            t: (np.fromiter((d for d, _ in p), dtype=np.int64, count=len(p)), np.fromiter((f for _, f in p), dtype=np.float32, count=len(p)))
+            for t, p in postings.items()
+        }
 
     def idf(self, term: str) -> float:
         """A term no entry uses gets the highest weight: it is what the bank lacks."""
@@ -101,13 +117,11 @@ class BM25:
     def scores(self, query_tokens: list[str]) -> np.ndarray:
         scores = np.zeros(len(self.docs), dtype=np.float32)
         for term in set(query_tokens):
-            postings = self._postings.get(term)
-            if not postings:
+            arrays = self._arrays.get(term)
+            if arrays is None:
                 continue
-            idf = self._idf[term]
-            idx = np.fromiter((p[0] for p in postings), dtype=np.int64, count=len(postings))
-            tf = np.fromiter((p[1] for p in postings), dtype=np.float32, count=len(postings))
-            scores[idx] += idf * tf * (self.k1 + 1) / (tf + self._norm[idx])
+            idx, tf = arrays
+            scores[idx] += self._idf[term] * tf * (self.k1 + 1) / (tf + self._norm[idx])
         return scores
 
     def top(self, query_tokens: list[str], k: int) -> list[tuple[str, float]]:

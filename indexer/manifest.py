@@ -21,6 +21,10 @@ class IndexManifest(BaseModel):
     entry_count: int
     vector_count: int
     model_name: str
+    # How the vectors were computed: "sentence-transformers" (torch) or
+    # "onnx-int8" (indexer/onnx_embedder.py). Queries must use the same path,
+    # because the matcher's thresholds were fitted on its vectors.
+    embedding_backend: str = "sentence-transformers"
     dimension: int
     document_prompt: str
     query_prompt: str
@@ -61,11 +65,16 @@ class IndexMismatch(RuntimeError):
     """The index on disk was built from another bank or model than the one configured."""
 
 
-def check_fits(manifest: IndexManifest, *, directory: Path, corpus_hash: str, entry_count: int, entry_changes: str, model_name: str, document_prompt: str, query_prompt: str) -> None:
+def check_fits(manifest: IndexManifest, *, directory: Path, corpus_hash: str, entry_count: int, entry_changes: str, model_name: str, document_prompt: str, query_prompt: str, embedding_backend: str = "sentence-transformers") -> None:
     """Raise :class:`IndexMismatch` naming every way the index does not fit."""
     reasons = []
     if manifest.model_name != model_name:
         reasons.append(f"it was embedded with model {manifest.model_name!r}, but the configured model is {model_name!r}")
+    if manifest.embedding_backend != embedding_backend:
+        reasons.append(
+            f"its vectors were computed with the {manifest.embedding_backend!r} embedding backend, but the configured "
+            f"backend is {embedding_backend!r} (GOVLIVE_EMBEDDING_BACKEND)"
+        )
     if manifest.document_prompt != document_prompt or manifest.query_prompt != query_prompt:
         reasons.append(
             f"it was built with prompts document={manifest.document_prompt!r}/query={manifest.query_prompt!r}, "

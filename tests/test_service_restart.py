@@ -138,3 +138,26 @@ def test_kill_9_mid_stream_loses_and_repeats_nothing(tmp_path, bundled_index):
         db.close()
     finally:
         server.stop()
+
+
+def test_kill_9_during_a_three_platform_stream_with_reconnecting_overlays(tmp_path, bundled_index):
+    """The benchmark's crash trial (bench/crash.py) at small numbers: all three
+    adapters, three rooms, overlay clients that reconnect with since=<seq>."""
+    from bench.crash import crash_run
+    from bench.server import ServeProcess
+    from live import data_dir_with_index
+
+    rooms = [ROOMS.get(r) for r in ("city", "county-1", "county-2")]
+    server = ServeProcess(data_dir_with_index(tmp_path / "data", bundled_index[0]))
+    server.start()
+    try:
+        report = asyncio.run(crash_run(server, rooms, rate=60, seconds=6, kill_after=2.5))
+    finally:
+        server.stop()
+    figures = report.as_dict()
+    assert report.acked_comments >= 30 and report.reconnects >= len(rooms), figures  # the kill hit a running stream
+    assert report.lost == [] and report.stored_twice == [] and report.undecided == [], figures
+    assert report.events_seen == report.events_stored > 0 and report.duplicate_events_seen == 0 and report.missing_events_seen == 0, figures
+    assert report.sequence_gaps == 0 and report.comments_with_two_events == 0 and report.shown_without_event == 0, figures
+    assert report.work_orders == report.work_order_decisions > 0, figures
+    assert report.passed

@@ -18,7 +18,7 @@ from assistant.bank.store import AnswerBank
 from assistant.normalize.text import NormalizedComment, normalize_comment
 
 from .decide import decide, routes_by_entry
-from .intent import IntentClassifier
+from .intent import IntentClassifier, decisive_rule
 from .model import MatcherModel
 from .rerank import Ranked, coverages, rerank
 from .retrieve import HybridRetriever
@@ -91,9 +91,29 @@ class Matcher:
         if not texts:
             return []
         comments = [normalize_comment(t) for t in texts]
-        matching = [c.for_matching for c in comments]
-        vectors = self.embedder.encode_queries(matching)
-        return self.match_normalized(comments, vectors, top_k=top_k)
+        # A comment a certain pattern already ignores (a link, strong
+        # profanity, 666) needs no vector and no search: a live room sends
+        # many, and the model is the costly part of the rest.
+        ruled = [decisive_rule(c) for c in comments]
+        rest = [i for i, rule in enumerate(ruled) if rule is None]
+        out: list[MatchResult | None] = [None] * len(comments)
+        if rest:
+            vectors = self.embedder.encode_queries([comments[i].for_matching for i in rest])
+            for i, result in zip(rest, self.match_normalized([comments[i] for i in rest], vectors, top_k=top_k)):
+                out[i] = result
+        for i, rule in enumerate(ruled):
+            if rule is not None:
+                out[i] = self._ignored_by_rule(comments[i], rule, top_k)
+        return out  # type: ignore[return-value]
+
+    def _ignored_by_rule(self, comment: NormalizedComment, intent: str, top_k: int) -> MatchResult:
+        """What :meth:`match_normalized` decides for a rule-decided comment (ignore), without its search."""
+        outcome = decide(intent, [], [], confidence_model=self.model.confidence, thresholds=self.model.thresholds, today=self.today())
+        return MatchResult(
+            text=comment.original, display=comment.for_display, normalized=comment.for_matching, intent=intent,
+            intent_confidence=1.0, decision=outcome.decision, reason=outcome.reason, entry_id=None, question=None,
+            answer=None, domain=None, department=None, score=None, candidates=[] if top_k else None, comment=comment,
+        )
 
     def match_normalized(self, comments: Sequence[NormalizedComment], vectors: np.ndarray, *, top_k: int = 0) -> list[MatchResult]:
         """The matcher after embedding; :mod:`assistant.match.evaluate` times and reuses it."""

@@ -65,19 +65,15 @@ class Services:
 
 def open_matcher(settings: Settings, bank: AnswerBank):
     """The fitted matcher over the built index; a clear error if there is none."""
-    from indexer.embedder import Embedder
+    from indexer.embedder import open_embedder
     from indexer.index import BankIndex
     from indexer.manifest import IndexMismatch, IndexMissing
 
     from assistant.match.matcher import Matcher
 
     try:
-        index = BankIndex.open(
-            settings.index_dir, bank, model_name=settings.model_name,
-            document_prompt=settings.document_prompt, query_prompt=settings.query_prompt,
-        )
-        embedder = Embedder(settings.model_name, query_prompt=settings.query_prompt, document_prompt=settings.document_prompt,
-                            batch_size=settings.embed_batch_size)
+        index = BankIndex.open_configured(settings, bank)
+        embedder = open_embedder(settings, log=log.warning, cache=True)
         return Matcher.open(index, bank, embedder)
     except (IndexMissing, IndexMismatch, FileNotFoundError) as exc:
         raise StartupError(f"{exc} (run `govlive index build` first)") from None

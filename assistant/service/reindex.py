@@ -65,6 +65,5 @@ class Reindexer:
         settings = self.services.settings
         embedder = self.services.matcher.embedder
         build_index(bank, index_link=settings.index_dir, embedder=embedder, progress=False, fit=matcher_fitter(settings, bank, embedder))
-        index = BankIndex.open(settings.index_dir, bank, model_name=settings.model_name, document_prompt=settings.document_prompt,
-                               query_prompt=settings.query_prompt)
+        index = BankIndex.open_configured(settings, bank)
         return Matcher.open(index, bank, embedder)

@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     wechat_channels_connector_secret: str | None = None
     # Largest push body accepted, before and after gzip decoding.
     max_push_bytes: int = Field(default=512 * 1024, ge=1024)
+    # Largest body the staff, control, host and admin APIs accept: their
+    # bodies are a few fields (the longest, a new bank answer, a few KB).
+    max_api_bytes: int = Field(default=64 * 1024, ge=1024)
     # Connector signatures older or newer than this are refused (replay guard).
     push_clock_skew_seconds: int = Field(default=300, ge=1)
     # Comments without a platform message id: same user + text within this window is one comment.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -110,3 +111,38 @@ class LiveServer:
 
     def post_json(self, path: str, role: str, body: dict) -> httpx.Response:
         return httpx.post(f"{self.url}{path}", json=body, headers=self.auth(role), timeout=30)
+
+
+def city_room():
+    from assistant.rooms import Rooms
+    from assistant.settings import EXAMPLE_ROOMS_FILE
+
+    return Rooms.read(EXAMPLE_ROOMS_FILE).get("city")
+
+
+def douyin_signed(server, body: bytes, *, room: str | None = None, msg_type: str = "live_comment", secret: str | None = None,
+                  extra: dict[str, str] | None = None) -> httpx.Response:
+    """POST ``body`` (bytes as they are) to /push/douyin, signed the way Douyin signs."""
+    from assistant.ingest import douyin
+
+    headers = {"x-roomid": room or city_room().douyin, "x-msg-type": msg_type, "x-timestamp": str(int(time.time())), "x-nonce-str": "n0nce"}
+    headers["x-signature"] = douyin.signature(headers, body, secret or server.secrets.douyin_push_secret)
+    return server.post("/push/douyin", content=body, headers={**headers, "content-type": "application/json", **(extra or {})})
+
+
+def douyin_push(server, items, *, room: str | None = None, msg_type="live_comment", secret=None, tamper=False) -> httpx.Response:
+    """Douyin's official push of ``items``; ``tamper`` changes the body after signing."""
+    from assistant.ingest import douyin
+
+    body = json.dumps(items, ensure_ascii=False).encode()
+    headers = {"x-roomid": room or city_room().douyin, "x-msg-type": msg_type, "x-timestamp": str(int(time.time())), "x-nonce-str": "n0nce"}
+    headers["x-signature"] = douyin.signature(headers, body, secret or server.secrets.douyin_push_secret)
+    return server.post("/push/douyin", content=body + (b" " if tamper else b""), headers={**headers, "content-type": "application/json"})
+
+
+def connector_push(server, path, raw: bytes, secret: str, *, stamp: int | None = None, extra=None) -> httpx.Response:
+    """A Kuaishou or WeChat Channels connector push, signed with ``secret``."""
+    from assistant.ingest import connector_auth
+
+    headers = {**connector_auth.signed_headers(secret, stamp or int(time.time()), raw), "content-type": "application/json", **(extra or {})}
+    return server.post(path, content=raw, headers=headers)

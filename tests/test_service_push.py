@@ -9,12 +9,12 @@ import time
 
 import pytest
 
-from assistant.ingest import connector_auth, douyin
 from assistant.ingest.record import SHANGHAI
 from assistant.ingest.samples import load_samples
 from assistant.rooms import Rooms
 from assistant.settings import EXAMPLE_ROOMS_FILE
 from assistant.simulate import SAMPLE_FILES, build_request
+from live import connector_push, douyin_push
 
 pytestmark = pytest.mark.model
 
@@ -29,18 +29,6 @@ def now() -> dt.datetime:
 def stored(server) -> tuple[int, int]:
     s = server.status()
     return s["comments"], sum(s["events_counted"].values())
-
-
-def douyin_push(server, items, *, room=CITY.douyin, msg_type="live_comment", secret=None, tamper=False):
-    body = json.dumps(items, ensure_ascii=False).encode()
-    headers = {"x-roomid": room, "x-msg-type": msg_type, "x-timestamp": str(int(time.time())), "x-nonce-str": "n0nce"}
-    headers["x-signature"] = douyin.signature(headers, body, secret or server.secrets.douyin_push_secret)
-    return server.post("/push/douyin", content=body + (b" " if tamper else b""), headers={**headers, "content-type": "application/json"})
-
-
-def connector_push(server, path, raw: bytes, secret: str, *, stamp: int | None = None, extra=None):
-    headers = {**connector_auth.signed_headers(secret, stamp or int(time.time()), raw), "content-type": "application/json", **(extra or {})}
-    return server.post(path, content=raw, headers=headers)
 
 
 @pytest.mark.parametrize("kind", SAMPLE_FILES)

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from assistant.settings import Settings
 
 from . import admin_api, control_api, host_api, overlay_routes, push, staff_api
+from .body_limit import BodyLimit
 from .context import Services, build_services
 
 log = logging.getLogger("govlive.service")
@@ -60,6 +61,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
+    # Every body is read within a limit (413 beyond it), so a 10 MB post to a
+    # staff form costs nothing; pushes check their own, larger limit (push.read_body).
+    app.add_middleware(BodyLimit, max_bytes=settings.max_api_bytes, exempt_prefix="/push/")
     app.include_router(push.router)
     app.include_router(overlay_routes.router)
     app.include_router(host_api.router)

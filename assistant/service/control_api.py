@@ -13,6 +13,7 @@ from assistant.store import RoomEvent
 
 from .auth import require
 from .context import Services, get_services
+from .ids import RowId
 
 router = APIRouter(prefix="/api/control", tags=["control (场控)"])
 
@@ -93,7 +94,7 @@ def _conflict(comment_id: int):
 
 
 @router.post("/suggestions/{comment_id}/approve", response_model=ReviewDone, responses={409: {"description": "already handled"}})
-async def approve(comment_id: int, body: Approve, services: Services = Depends(get_services), role: str = Depends(require("control"))):
+async def approve(comment_id: RowId, body: Approve, services: Services = Depends(get_services), role: str = Depends(require("control"))):
     comment, match = _pending_or_error(services, comment_id)
     choices = {c.entry_id: c for c in _choices(services, match)}
     entry_id = body.entry_id or match.get("entry_id")
@@ -113,7 +114,7 @@ async def approve(comment_id: int, body: Approve, services: Services = Depends(g
 
 
 @router.post("/suggestions/{comment_id}/skip", response_model=ReviewDone, responses={409: {"description": "already handled"}})
-async def skip(comment_id: int, body: Empty, services: Services = Depends(get_services), role: str = Depends(require("control"))):
+async def skip(comment_id: RowId, body: Empty, services: Services = Depends(get_services), role: str = Depends(require("control"))):
     comment, match = _pending_or_error(services, comment_id)
     with services.store.transaction():
         if not services.store.take_suggestion(comment_id, "skipped"):
@@ -125,7 +126,7 @@ async def skip(comment_id: int, body: Empty, services: Services = Depends(get_se
 
 
 @router.post("/suggestions/{comment_id}/workorder", response_model=ReviewDone, responses={409: {"description": "already handled"}})
-async def to_work_order(comment_id: int, body: Empty, services: Services = Depends(get_services), role: str = Depends(require("control"))):
+async def to_work_order(comment_id: RowId, body: Empty, services: Services = Depends(get_services), role: str = Depends(require("control"))):
     comment, match = _pending_or_error(services, comment_id)
     with services.store.transaction():
         if not services.store.take_suggestion(comment_id, "filed"):

@@ -19,6 +19,7 @@ from assistant.workorders.review import NewAnswer, ReviewGroup, group_unanswered
 from .auth import require, roles_for, token_from
 from .context import Services, get_services
 from .overlay_routes import PAGE_HEADERS, page
+from .ids import RowId
 
 router = APIRouter(tags=["staff"])
 Colour = Literal["green", "yellow", "red", "overdue"]
@@ -178,7 +179,7 @@ async def work_orders(
 
 
 @router.get("/api/staff/work_orders/{order_id}/history")
-async def history(order_id: int, services: Services = Depends(get_services), role: str = Depends(require("staff"))) -> list[dict[str, Any]]:
+async def history(order_id: RowId, services: Services = Depends(get_services), role: str = Depends(require("staff"))) -> list[dict[str, Any]]:
     if services.store.work_order(order_id) is None:
         raise HTTPException(404, f"no work order {order_id}")
     return services.store.work_order_history(order_id)
@@ -198,27 +199,27 @@ def _act(services: Services, fn, *args, **kwargs) -> WorkOrderView:
 
 
 @router.post("/api/staff/work_orders/{order_id}/dispatch", response_model=WorkOrderView)
-async def dispatch(order_id: int, body: Dispatch, services: Services = Depends(get_services), role: str = Depends(require("staff"))):
+async def dispatch(order_id: RowId, body: Dispatch, services: Services = Depends(get_services), role: str = Depends(require("staff"))):
     return _act(services, services.desk.dispatch, order_id, actor=role, department=body.department, complexity=body.complexity)
 
 
 @router.post("/api/staff/work_orders/{order_id}/accept", response_model=WorkOrderView)
-async def accept(order_id: int, body: Empty, services: Services = Depends(get_services), role: str = Depends(require("staff"))):
+async def accept(order_id: RowId, body: Empty, services: Services = Depends(get_services), role: str = Depends(require("staff"))):
     return _act(services, services.desk.accept, order_id, actor=role)
 
 
 @router.post("/api/staff/work_orders/{order_id}/return", response_model=WorkOrderView)
-async def return_misrouted(order_id: int, body: Reason, services: Services = Depends(get_services), role: str = Depends(require("staff"))):
+async def return_misrouted(order_id: RowId, body: Reason, services: Services = Depends(get_services), role: str = Depends(require("staff"))):
     return _act(services, services.desk.return_misrouted, order_id, actor=role, reason=body.reason)
 
 
 @router.post("/api/staff/work_orders/{order_id}/close", response_model=WorkOrderView)
-async def close(order_id: int, body: Resolution, services: Services = Depends(get_services), role: str = Depends(require("staff"))):
+async def close(order_id: RowId, body: Resolution, services: Services = Depends(get_services), role: str = Depends(require("staff"))):
     return _act(services, services.desk.close, order_id, actor=role, resolution=body.resolution)
 
 
 @router.post("/api/staff/work_orders/{order_id}/revisit", response_model=WorkOrderView)
-async def revisit(order_id: int, body: Revisit, services: Services = Depends(get_services), role: str = Depends(require("staff"))):
+async def revisit(order_id: RowId, body: Revisit, services: Services = Depends(get_services), role: str = Depends(require("staff"))):
     return _act(services, services.desk.revisit, order_id, actor=role, satisfied=body.satisfied, note=body.note)
 
 

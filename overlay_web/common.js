@@ -1,5 +1,6 @@
-/* Shared code for overlay.html and control.html: query parsing, platform
- * names, time formatting and the room websocket (backoff, resume with since).
+/* Shared code for the overlay, control, staff and ledger pages: query parsing,
+ * platform names, time formatting, page messages and notices, and the room
+ * websocket (backoff, resume with since).
  *
  * Everything that comes from the server is put into the page with
  * textContent / createElement only, never as HTML.
@@ -276,6 +277,20 @@
     };
   }
 
+  /** Show `text` in a page-message element; an empty text hides it. */
+  function showMessage(element, text) {
+    setText(element, text);
+    element.hidden = !text;
+  }
+
+  /** A transient notice (styled by desk.css) added to `container`, gone after `ms`. */
+  function notice(container, text, kind, ms) {
+    const n = el('div', 'notice' + (kind ? ' notice-' + kind : ''), text);
+    container.appendChild(n);
+    setTimeout(function () { n.remove(); }, ms);
+    return n;
+  }
+
   window.GovliveCommon = Object.freeze({
     PLATFORM_NAMES: PLATFORM_NAMES,
     platformName: platformName,
@@ -283,6 +298,8 @@
     missingParamsMessage: missingParamsMessage,
     setBodyState: setBodyState,
     setText: setText,
+    showMessage: showMessage,
+    notice: notice,
     el: el,
     formatTime: formatTime,
     charCount: charCount,

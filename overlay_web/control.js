@@ -45,8 +45,7 @@
   }
 
   function showPageMessage(text) {
-    C.setText(ui.pageMessage, text);
-    ui.pageMessage.hidden = !text;
+    C.showMessage(ui.pageMessage, text);
   }
 
   function fail(message) {
@@ -60,9 +59,7 @@
   }
 
   function notify(text, kind) {
-    const n = C.el('div', 'notice' + (kind ? ' notice-' + kind : ''), text);
-    ui.notices.appendChild(n);
-    setTimeout(function () { n.remove(); }, NOTICE_MS);
+    C.notice(ui.notices, text, kind, NOTICE_MS);
   }
 
   function setRoomName(name) {

@@ -124,14 +124,11 @@
   }
 
   function showPageMessage(text) {
-    C.setText(ui.pageMessage, text);
-    ui.pageMessage.hidden = !text;
+    C.showMessage(ui.pageMessage, text);
   }
 
   function notify(text, kind) {
-    const n = C.el('div', 'notice' + (kind ? ' notice-' + kind : ''), text);
-    ui.notices.appendChild(n);
-    setTimeout(function () { n.remove(); }, NOTICE_MS);
+    C.notice(ui.notices, text, kind, NOTICE_MS);
   }
 
   function fail(message) {

@@ -187,14 +187,11 @@
   // ---- page-level state ---------------------------------------------
 
   function showPageMessage(text) {
-    C.setText(ui.pageMessage, text);
-    ui.pageMessage.hidden = !text;
+    C.showMessage(ui.pageMessage, text);
   }
 
   function notify(text, kind) {
-    const n = C.el('div', 'notice' + (kind ? ' notice-' + kind : ''), text);
-    ui.notices.appendChild(n);
-    setTimeout(function () { n.remove(); }, kind === 'error' ? NOTICE_MS * 2 : NOTICE_MS);
+    C.notice(ui.notices, text, kind, kind === 'error' ? NOTICE_MS * 2 : NOTICE_MS);
   }
 
   function recordError(text) {

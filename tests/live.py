@@ -120,24 +120,27 @@ def city_room():
     return Rooms.read(EXAMPLE_ROOMS_FILE).get("city")
 
 
-def douyin_signed(server, body: bytes, *, room: str | None = None, msg_type: str = "live_comment", secret: str | None = None,
-                  extra: dict[str, str] | None = None) -> httpx.Response:
-    """POST ``body`` (bytes as they are) to /push/douyin, signed the way Douyin signs."""
+def douyin_headers(server, body: bytes, *, room: str | None = None, msg_type: str = "live_comment", secret: str | None = None) -> dict[str, str]:
+    """The headers Douyin sends with ``body``, signed the way Douyin signs."""
     from assistant.ingest import douyin
 
     headers = {"x-roomid": room or city_room().douyin, "x-msg-type": msg_type, "x-timestamp": str(int(time.time())), "x-nonce-str": "n0nce"}
     headers["x-signature"] = douyin.signature(headers, body, secret or server.secrets.douyin_push_secret)
-    return server.post("/push/douyin", content=body, headers={**headers, "content-type": "application/json", **(extra or {})})
+    return {**headers, "content-type": "application/json"}
+
+
+def douyin_signed(server, body: bytes, *, room: str | None = None, msg_type: str = "live_comment", secret: str | None = None,
+                  extra: dict[str, str] | None = None) -> httpx.Response:
+    """POST ``body`` (bytes as they are) to /push/douyin, signed."""
+    headers = douyin_headers(server, body, room=room, msg_type=msg_type, secret=secret)
+    return server.post("/push/douyin", content=body, headers={**headers, **(extra or {})})
 
 
 def douyin_push(server, items, *, room: str | None = None, msg_type="live_comment", secret=None, tamper=False) -> httpx.Response:
     """Douyin's official push of ``items``; ``tamper`` changes the body after signing."""
-    from assistant.ingest import douyin
-
     body = json.dumps(items, ensure_ascii=False).encode()
-    headers = {"x-roomid": room or city_room().douyin, "x-msg-type": msg_type, "x-timestamp": str(int(time.time())), "x-nonce-str": "n0nce"}
-    headers["x-signature"] = douyin.signature(headers, body, secret or server.secrets.douyin_push_secret)
-    return server.post("/push/douyin", content=body + (b" " if tamper else b""), headers={**headers, "content-type": "application/json"})
+    headers = douyin_headers(server, body, room=room, msg_type=msg_type, secret=secret)
+    return server.post("/push/douyin", content=body + (b" " if tamper else b""), headers=headers)
 
 
 def connector_push(server, path, raw: bytes, secret: str, *, stamp: int | None = None, extra=None) -> httpx.Response:

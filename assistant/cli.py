@@ -416,16 +416,16 @@ def eval_command(ctx: click.Context, file: Path, as_json: bool) -> None:
 
 
 # -- the live service -------------------------------------------------------------
-def _service_urls(settings: Settings, secrets, base_url: str, rooms) -> list[dict[str, str]]:
-    return [
-        {
-            "room": r.id,
-            "name": r.name,
-            "overlay": f"{base_url}/overlay?room={r.id}&token={secrets.host_token}",
-            "control": f"{base_url}/control?room={r.id}&token={secrets.control_token}",
-        }
-        for r in rooms
-    ]
+def _service_urls(settings: Settings, secrets, base_url: str, rooms, *, control: bool = True) -> list[dict[str, str]]:
+    """Per room: the overlay URL, with the room's read-only overlay token, and (``control``) the control page's, with the
+    shared control token."""
+    urls = []
+    for r in rooms:
+        u = {"room": r.id, "name": r.name, "overlay": f"{base_url}/overlay?room={r.id}&token={secrets.overlay_token(r.id)}"}
+        if control:
+            u["control"] = f"{base_url}/control?room={r.id}&token={secrets.control_token}"
+        urls.append(u)
+    return urls
 
 
 @cli.command("serve")
@@ -450,20 +450,123 @@ def serve(ctx: click.Context, host: str | None, port: int | None, data_dir: Path
     updates = {k: v for k, v in {"host": host, "port": port, "data_dir": data_dir}.items() if v is not None}
     if updates:
         settings = settings.model_copy(update=updates)
+    from .service.log_redaction import redact_root_handlers, uvicorn_log_config
+
     logging.basicConfig(level=getattr(logging, log_level.upper()), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redact_root_handlers()  # ?token= and Bearer values never reach a log file
     logging.getLogger("faiss").setLevel(logging.WARNING)  # which CPU build it loaded is not news to an operator
     try:
         services = build_services(settings)
     except (StartupError, ValueError) as exc:
         _fail(str(exc))
     base = f"http://{settings.host}:{settings.port}"
-    click.echo(f"govlive: {len(services.bank)} bank entries, {len(services.rooms.rooms)} rooms, tokens in {settings.secrets_path}", err=True)
-    for u in _service_urls(settings, services.secrets, base, services.rooms.rooms[:3]):
+    click.echo(f"govlive: {len(services.bank)} bank entries, {len(services.rooms.rooms)} rooms", err=True)
+    # Only overlay URLs: their tokens are read-only and good for one room. The other tokens are not printed
+    # into what may become a kept log; `govlive tokens` prints them on demand.
+    for u in _service_urls(settings, services.secrets, base, services.rooms.rooms[:3], control=False):
         click.echo(f"  {u['name']}: overlay {u['overlay']}", err=True)
-        click.echo(f"  {u['name']}: control {u['control']}", err=True)
+    click.echo(f"govlive: host, control, staff and admin tokens are in {settings.secrets_path} (mode 0600); "
+               "`govlive tokens` prints them with every room's URLs, `govlive accounts add` makes a token per person", err=True)
     config = uvicorn.Config(create_app(settings, services), host=settings.host, port=settings.port, log_level=log_level,
-                            ws_max_size=64 * 1024, timeout_graceful_shutdown=5)
+                            log_config=uvicorn_log_config(), ws_max_size=64 * 1024, timeout_graceful_shutdown=5)
     uvicorn.Server(config).run()
+
+
+@cli.command("tokens")
+@click.option("--url", "base_url", help="The server's address as the browsers reach it [default: http://HOST:PORT of the settings]")
+@click.pass_context
+def tokens_command(ctx: click.Context, base_url: str | None) -> None:
+    """Print the shared role tokens and every room's overlay and control URLs (JSON).
+
+    `govlive serve` prints only the overlay URLs (their tokens are read-only and
+    good for one room); this prints the rest on demand, from secrets.json or the
+    GOVLIVE_*_TOKEN settings. Treat the output as a password.
+    """
+    from .rooms import Rooms, RoomsError
+    from .service.secrets import load_secrets
+
+    settings = _settings(ctx)
+    try:
+        secrets = load_secrets(settings, create=False)
+        rooms = Rooms.read(settings.rooms_file)
+    except (ValueError, RoomsError) as exc:
+        _fail(str(exc))
+    base = (base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    click.echo(json.dumps({
+        "secrets_file": str(settings.secrets_path),
+        "tokens": {role: getattr(secrets, f"{role}_token") for role in ("host", "control", "staff", "admin")},
+        "staff": f"{base}/staff?token={secrets.staff_token}",
+        "rooms": _service_urls(settings, secrets, base, rooms.rooms),
+    }, ensure_ascii=False, indent=1))
+
+
+# -- named accounts ---------------------------------------------------------------
+@cli.group()
+def accounts() -> None:
+    """Named accounts: a token per person (host, control, staff or admin), so the audit says who.
+
+    Kept in <data-dir>/accounts.json (mode 0600) as the token's sha256; a running
+    server sees additions and revocations at once.
+    """
+
+
+@accounts.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["host", "control", "staff", "admin"]), required=True)
+@click.option("--rooms", "room_names", help="Comma-separated room ids the account may act on [default: every room]")
+@click.pass_context
+def accounts_add(ctx: click.Context, name: str, role: str, room_names: str | None) -> None:
+    """Add an account and print its token, once (it is not stored: keep it, or revoke and add again)."""
+    from .rooms import Rooms, RoomsError
+    from .service.accounts import AccountsError, add_account
+
+    settings = _settings(ctx)
+    rooms = None
+    if room_names is not None:
+        try:
+            known = Rooms.read(settings.rooms_file)
+        except RoomsError as exc:
+            _fail(str(exc))
+        rooms = [r.strip() for r in room_names.split(",") if r.strip()]
+        unknown = [r for r in rooms if known.get(r) is None]
+        if unknown or not rooms:
+            _fail(f"--rooms: {', '.join(unknown) or 'no room given'} (known: {', '.join(r.id for r in known.rooms)})")
+    try:
+        account, token = add_account(settings.accounts_path, name, role, rooms)
+    except AccountsError as exc:
+        _fail(str(exc))
+    click.echo(json.dumps({"name": account.name, "role": account.role, "rooms": account.rooms, "token": token}, ensure_ascii=False))
+    click.echo(f"govlive: the token is shown only this once; {settings.accounts_path} keeps its sha256", err=True)
+
+
+@accounts.command("list")
+@click.pass_context
+def accounts_list(ctx: click.Context) -> None:
+    """One JSON line per account: name, role, rooms, created_at, revoked (never a token)."""
+    from .service.accounts import AccountsError, read_accounts
+
+    try:
+        found = read_accounts(_settings(ctx).accounts_path)
+    except AccountsError as exc:
+        _fail(str(exc))
+    for a in found:
+        click.echo(json.dumps(a.model_dump(exclude={"token_sha256"}), ensure_ascii=False))
+
+
+@accounts.command("revoke")
+@click.argument("name")
+@click.pass_context
+def accounts_revoke(ctx: click.Context, name: str) -> None:
+    """Revoke NAME's token: the server refuses it (401) from the next request on."""
+    from .service.accounts import AccountsError, revoke_account
+
+    try:
+        revoked = revoke_account(_settings(ctx).accounts_path, name)
+    except AccountsError as exc:
+        _fail(str(exc))
+    if not revoked:
+        _fail(f"no active account named {name!r}")
+    click.echo(json.dumps({"revoked": name}, ensure_ascii=False))
 
 
 def _rooms_for(settings: Settings, names: str | None):
@@ -611,13 +714,13 @@ def ledger_export(ctx: click.Context, day: str | None, fmt: str, output: Path | 
     from .ingest.record import SHANGHAI
     from .rooms import Rooms, RoomsError
     from .store import SqliteStore
-    from .workorders.ledger import build_ledger, ledger_csv, ledger_xlsx
+    from .workorders.ledger import build_ledger, ledger_csv, ledger_xlsx, parse_ledger_day
 
     settings = _settings(ctx)
     try:
-        date = dt.date.fromisoformat(day) if day else dt.datetime.now(SHANGHAI).date()
-    except ValueError:
-        _fail(f"--date must be YYYY-MM-DD, not {day!r}")
+        date = parse_ledger_day(day) if day else dt.datetime.now(SHANGHAI).date()
+    except ValueError as exc:
+        _fail(f"--{exc}")
     if not settings.database_path.exists():
         _fail(f"no database at {settings.database_path}: run govlive serve first (or pass --data-dir)")
     try:

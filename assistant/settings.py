@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     douyin_bridge_token: str | None = None  # local bridge: Authorization: Bearer
     kuaishou_connector_secret: str | None = None  # HMAC of the connector's pushes
     wechat_channels_connector_secret: str | None = None
+    overlay_secret: str | None = None  # overlay tokens are HMAC(overlay_secret, room): read-only, one room
     # Largest push body accepted, before and after gzip decoding.
     max_push_bytes: int = Field(default=512 * 1024, ge=1024)
     # Largest body the staff, control, host and admin APIs accept: their
@@ -95,6 +96,10 @@ class Settings(BaseSettings):
     # waits this long for a batch to fill when comments trickle in.
     batch_max: int = Field(default=64, ge=1, le=1024)
     batch_wait_ms: int = Field(default=15, ge=0, le=5000)
+    # An overlay websocket client that has not taken one event within this many
+    # seconds (a frozen OBS source, a client that never reads) is closed; it
+    # reconnects with ?since= and misses nothing.
+    ws_send_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     # Digital-human host: how long a handed-out item is reserved before it is
     # handed out again, and the longest long-poll.
     host_lease_seconds: float = Field(default=60.0, gt=0)
@@ -129,6 +134,11 @@ class Settings(BaseSettings):
     @property
     def secrets_path(self) -> Path:
         return self.data_dir / "secrets.json"
+
+    @property
+    def accounts_path(self) -> Path:
+        """Named accounts (`govlive accounts`): a token per person, stored as its sha256."""
+        return self.data_dir / "accounts.json"
 
     @property
     def models_dir(self) -> Path:

@@ -73,8 +73,17 @@ def _count_items(kind: str, body: Any) -> int:
     return 1
 
 
+def _target(path: str) -> str:
+    """The path and query as httpx puts them on the wire: what a connector signs."""
+    return httpx.URL(path).raw_path.decode("ascii")
+
+
 def build_request(kind: str, sample: Sample, room: Room, suffix: str, secrets, *, now: dt.datetime, gzip_body: bool = False) -> Request:
-    """One recorded sample as the HTTP request its platform (or connector) would make for ``room``."""
+    """One recorded sample as the HTTP request its platform (or connector) would make for ``room``.
+
+    Signed pushes get a new nonce (and the current time) each time: build a
+    new request for every send, a retry included, as a connector does.
+    """
     unix = int(now.timestamp())
     if kind == "douyin_official":
         line = douyin.restamp_official(sample.model_dump(), platform_room=room.douyin or "", suffix=suffix, now=now)
@@ -94,8 +103,9 @@ def build_request(kind: str, sample: Sample, room: Room, suffix: str, secrets, *
         body = sample.body if sample.body_text is not None or not isinstance(sample.body, dict) else kuaishou.restamp(
             sample.body, platform_room=room.kuaishou or "", suffix=suffix, now=now)
         raw = sample.body_text.encode() if sample.body_text is not None else _encode(body)
-        headers = {**connector_auth.signed_headers(secrets.kuaishou_connector_secret, unix, raw), "content-type": "application/json"}
-        return Request(f"/push/kuaishou?room={room.kuaishou}", headers, raw, _count_items(kind, body))
+        path = f"/push/kuaishou?room={room.kuaishou}"
+        headers = {**connector_auth.signed_headers(secrets.kuaishou_connector_secret, unix, raw, target=_target(path)), "content-type": "application/json"}
+        return Request(path, headers, raw, _count_items(kind, body))
     if kind == "wechat_channels":
         body = sample.body if sample.body_text is not None or not isinstance(sample.body, dict) else wechat_channels.restamp(
             sample.body, platform_room=room.wechat_channels or "", suffix=suffix, now=now)
@@ -104,7 +114,7 @@ def build_request(kind: str, sample: Sample, room: Room, suffix: str, secrets, *
         if gzip_body:
             raw = gzip.compress(raw)
             headers["content-encoding"] = "gzip"
-        headers.update(connector_auth.signed_headers(secrets.wechat_channels_connector_secret, unix, raw))
+        headers.update(connector_auth.signed_headers(secrets.wechat_channels_connector_secret, unix, raw, target=_target("/push/wechat_channels")))
         return Request("/push/wechat_channels", headers, raw, _count_items(kind, body))
     raise ValueError(f"unknown sample file {kind!r}")
 
@@ -147,7 +157,7 @@ async def simulate(base_url: str, rooms: list[Room], secrets, *, rate: float, du
             report.accepted += data["accepted"]
             report.duplicates += data["duplicates"]
             report.counted += data["counted"]
-            report.rejected += len(data["rejected"])
+            report.rejected += data.get("rejected_count", len(data["rejected"]))
 
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
         for n, (kind, sample, room, rounds) in enumerate(replay_plan(rooms, only_valid=only_valid)):

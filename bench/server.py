@@ -17,7 +17,7 @@ import psutil
 from assistant.service.secrets import Secrets
 
 SECRET_FIELDS = ("host_token", "control_token", "staff_token", "admin_token", "douyin_push_secret", "douyin_bridge_token",
-                 "kuaishou_connector_secret", "wechat_channels_connector_secret")
+                 "kuaishou_connector_secret", "wechat_channels_connector_secret", "overlay_secret")
 
 
 def free_port() -> int:

@@ -146,14 +146,18 @@ class MixedStream:
                 else:
                     feeds["commentFeeds"].append({"id": i.key, "user": user, "content": i.text, "showType": "FEED_SHOW_NORMAL"})
             body = json.dumps(feeds, ensure_ascii=False).encode()
-            headers = {**connector_auth.signed_headers(self.secrets.kuaishou_connector_secret, unix, body), "content-type": "application/json"}
-            out.append((f"/push/kuaishou?room={room.kuaishou}", headers, body, ks))
+            path = f"/push/kuaishou?room={room.kuaishou}"
+            target = httpx.URL(path).raw_path.decode("ascii")
+            headers = {**connector_auth.signed_headers(self.secrets.kuaishou_connector_secret, unix, body, target=target),
+                       "content-type": "application/json"}
+            out.append((path, headers, body, ks))
         wc = by_platform["wechat_channels"]
         if wc:
             events = [{"seq": n, "msg_id": i.key, "sec_openid": f"u-{i.key}", "nickname": i.key, "content": i.text,
                        "decoded_type": {"like": "like", "gift": "gift"}.get(i.kind, "comment"), "msg_time": unix} for n, i in enumerate(wc)]
             body = json.dumps({"events": events, "live_info": {"live_id": room.wechat_channels}}, ensure_ascii=False).encode()
-            headers = {**connector_auth.signed_headers(self.secrets.wechat_channels_connector_secret, unix, body), "content-type": "application/json"}
+            headers = {**connector_auth.signed_headers(self.secrets.wechat_channels_connector_secret, unix, body, target="/push/wechat_channels"),
+                       "content-type": "application/json"}
             out.append(("/push/wechat_channels", headers, body, wc))
         return out
 

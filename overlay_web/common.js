@@ -17,6 +17,7 @@
   // Close codes the server uses for conditions that retrying cannot fix.
   const FATAL_CLOSE = Object.freeze({
     4401: '令牌无效',
+    4403: '此令牌不能用于该直播间',
     4404: '未知直播间',
   });
 
@@ -32,11 +33,35 @@
       : platform;
   }
 
-  /** {room, token} from location.search; missing or empty values are null. */
-  function readParams() {
+  /**
+   * {room, token} from location.search; missing or empty values are null.
+   *
+   * opts.keep (a name shared by the pages that use the same token: 'control',
+   * 'staff'): a ?token= is moved into sessionStorage and taken out of the
+   * address bar with history.replaceState, so the long-lived token stays in
+   * neither the browser history nor a screenshot; with none in the URL (a
+   * reload, a link between the staff pages) the stored one is used.
+   */
+  function readParams(opts) {
     const q = new URLSearchParams(window.location.search);
     const room = (q.get('room') || '').trim();
-    const token = (q.get('token') || '').trim();
+    let token = (q.get('token') || '').trim();
+    const keep = opts && opts.keep;
+    if (keep) {
+      const key = 'govlive.token.' + keep;
+      if (token) {
+        try { window.sessionStorage.setItem(key, token); } catch (err) { /* storage off: this load still works */ }
+      } else {
+        try { token = (window.sessionStorage.getItem(key) || '').trim(); } catch (err) { token = ''; }
+      }
+      if (q.has('token')) {
+        q.delete('token');
+        const rest = q.toString();
+        try {
+          history.replaceState(history.state, '', window.location.pathname + (rest ? '?' + rest : '') + window.location.hash);
+        } catch (err) { /* ignore */ }
+      }
+    }
     return { room: room || null, token: token || null };
   }
 

@@ -25,7 +25,7 @@
     notices: $('notices'),
   };
 
-  const params = C.readParams();
+  const params = C.readParams({ keep: 'control' });
   const rows = new Map(); // String(comment_id) -> {cid, li}
   let conn = null;
   let roomName = '';

@@ -46,7 +46,7 @@
     notices: $('notices'),
   };
 
-  const token = C.readParams().token;
+  const token = C.readParams({ keep: 'staff' }).token;
   let fatal = false;
   let loadSeq = 0;
 
@@ -153,9 +153,49 @@
 
   // ---- links --------------------------------------------------------
 
+  // The export links carry no token: a click fetches the file with the
+  // Authorization header and saves it from an object URL.
   function exportHref(date, format) {
-    return '/api/staff/ledger/export?date=' + encodeURIComponent(date) + '&format=' + format +
-      '&token=' + encodeURIComponent(token);
+    return '/api/staff/ledger/export?date=' + encodeURIComponent(date) + '&format=' + format;
+  }
+
+  async function download(ev) {
+    ev.preventDefault();
+    const link = ev.currentTarget;
+    const url = link.getAttribute('href');
+    const name = link.getAttribute('download') || 'govlive-ledger';
+    let res;
+    let blob;
+    try {
+      res = await fetch(url, { headers: { Authorization: 'Bearer ' + token }, cache: 'no-store' });
+      blob = res.ok ? await res.blob() : null;
+    } catch (err) {
+      govlive.lastError = '网络错误，导出失败';
+      notify(govlive.lastError, 'error');
+      return;
+    }
+    if (res.status === 401) {
+      fail('令牌无效');
+      return;
+    }
+    if (!blob) {
+      let text = '';
+      try { text = await res.text(); } catch (err) { text = ''; }
+      let data = null;
+      try { data = JSON.parse(text); } catch (err) { data = null; }
+      govlive.lastError = '导出失败：' + (detailOf(data, text) || 'HTTP ' + res.status);
+      notify(govlive.lastError, 'error');
+      return;
+    }
+    const objectUrl = URL.createObjectURL(blob);
+    const a = document.createElement('a');
+    a.href = objectUrl;
+    a.download = name;
+    a.hidden = true;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(function () { URL.revokeObjectURL(objectUrl); }, 60000);
   }
 
   function setLinks(date) {
@@ -430,7 +470,9 @@
       fail('缺少 token 参数：请使用 ?token=令牌 打开本页面');
       return;
     }
-    ui.staffLink.href = '/staff?token=' + encodeURIComponent(token);
+    ui.staffLink.href = '/staff'; // the token travels in sessionStorage, never in a URL
+    ui.xlsx.addEventListener('click', download);
+    ui.csv.addEventListener('click', download);
     const q = new URLSearchParams(window.location.search);
     const asked = (q.get('date') || '').trim();
     const start = validDate(asked) ? asked : todayShanghai();

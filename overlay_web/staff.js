@@ -86,7 +86,7 @@
     notices: $('notices'),
   };
 
-  const params = C.readParams();
+  const params = C.readParams({ keep: 'staff' });
   const token = params.token;
   const st = {
     fatal: false,
@@ -1313,7 +1313,7 @@
       fail('缺少 token 参数：请使用 ?token=令牌 打开本页面');
       return;
     }
-    ui.ledgerLink.href = '/staff/ledger?token=' + encodeURIComponent(token);
+    ui.ledgerLink.href = '/staff/ledger'; // the token travels in sessionStorage, never in a URL
     refreshDepartmentOptions();
 
     ui.tabReview.addEventListener('click', function () { showTab('review'); });

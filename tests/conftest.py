@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 from pathlib import Path
@@ -52,12 +53,25 @@ def bundled_index(tmp_path_factory, embedder):
     from indexer.build import build_index
     from indexer.index import BankIndex
 
-    data_dir = tmp_path_factory.mktemp("govlive-data")
+    # GOVLIVE_TEST_DATA_DIR keeps the build between runs on a developer's machine (a rebuild
+    # with nothing changed reuses the stored vectors); CI leaves it unset and builds afresh.
+    kept = os.environ.get("GOVLIVE_TEST_DATA_DIR")
+    data_dir = Path(kept) if kept else tmp_path_factory.mktemp("govlive-data")
+    data_dir.mkdir(parents=True, exist_ok=True)
     settings = Settings(data_dir=data_dir)
     bank = AnswerBank.load(settings.bank_dir)
-    build_index(bank, index_link=settings.index_dir, embedder=embedder, progress=False, fit=matcher_fitter(settings, bank, embedder))
-    index = BankIndex.open(settings.index_dir, bank, model_name=MODEL_NAME, document_prompt="query", query_prompt="query")
-    return data_dir, index
+    def open_built():
+        return BankIndex.open(settings.index_dir, bank, model_name=MODEL_NAME, document_prompt="query", query_prompt="query")
+
+    with open(data_dir / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two test runs sharing the directory build one after the other
+        if kept and (settings.index_dir / "matcher.json").exists():
+            try:
+                return data_dir, open_built()  # built from this very bank before
+            except Exception:
+                pass
+        build_index(bank, index_link=settings.index_dir, embedder=embedder, progress=False, fit=matcher_fitter(settings, bank, embedder))
+    return data_dir, open_built()
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from assistant.service.secrets import Secrets
 
 ROLES = ("host", "control", "staff", "admin")
 PLATFORM_SECRETS = ("douyin_push_secret", "douyin_bridge_token", "kuaishou_connector_secret", "wechat_channels_connector_secret")
+DERIVING_SECRETS = ("overlay_secret",)
 
 
 def free_port() -> int:
@@ -34,11 +35,12 @@ def data_dir_with_index(directory: Path, built_data_dir: Path) -> Path:
 
 
 class LiveServer:
-    def __init__(self, data_dir: Path, *, settings: dict[str, str] | None = None):
+    def __init__(self, data_dir: Path, *, settings: dict[str, str] | None = None, log_level: str = "warning"):
         self.data_dir = data_dir
+        self.log_level = log_level  # "info" adds uvicorn's access log (stdout) to the log file
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        values = {f: secrets.token_urlsafe(16) for f in [f"{r}_token" for r in ROLES] + list(PLATFORM_SECRETS)}
+        values = {f: secrets.token_urlsafe(16) for f in [f"{r}_token" for r in ROLES] + list(PLATFORM_SECRETS) + list(DERIVING_SECRETS)}
         self.secrets = Secrets(**values)
         self.env = {**os.environ, **{f"GOVLIVE_{k.upper()}": v for k, v in values.items()}, **(settings or {})}
         self.process: subprocess.Popen | None = None
@@ -47,16 +49,35 @@ class LiveServer:
     def token(self, role: str) -> str:
         return getattr(self.secrets, f"{role}_token")
 
+    def overlay_token(self, room: str) -> str:
+        """The room's read-only overlay token (derived from the overlay secret, as the server derives it)."""
+        return self.secrets.overlay_token(room)
+
     def auth(self, role: str) -> dict[str, str]:
         return {"authorization": f"Bearer {self.token(role)}"}
 
-    def ws_url(self, room: str, *, since: int | None = None, role: str = "host") -> str:
-        url = f"ws://127.0.0.1:{self.port}/ws/overlay/{room}?token={self.token(role)}"
+    def ws_url(self, room: str, *, since: int | None = None, role: str = "host", token: str | None = None) -> str:
+        """role="overlay": the room's overlay token; ``token``: any token (a named account's)."""
+        token = token or (self.overlay_token(room) if role == "overlay" else self.token(role))
+        url = f"ws://127.0.0.1:{self.port}/ws/overlay/{room}?token={token}"
         return url if since is None else f"{url}&since={since}"
 
+    def accounts(self, *args: str) -> subprocess.CompletedProcess:
+        """``govlive accounts ARGS`` on this server's data dir."""
+        return subprocess.run([sys.executable, "-m", "assistant.cli", "--data-dir", str(self.data_dir), "accounts", *args],
+                              capture_output=True, text=True, env=self.env, timeout=120, stdin=subprocess.DEVNULL)
+
+    def add_account(self, name: str, role: str, rooms: str | None = None) -> str:
+        """A named account's token (``govlive accounts add``)."""
+        done = self.accounts("add", name, "--role", role, *(["--rooms", rooms] if rooms else []))
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)["token"]
+
     def start(self, timeout: float = 180) -> "LiveServer":
-        command = [sys.executable, "-m", "assistant.cli", "--data-dir", str(self.data_dir), "serve", "--port", str(self.port), "--log-level", "warning"]
-        self.process = subprocess.Popen(command, env=self.env, stdout=subprocess.DEVNULL, stderr=self.log_path.open("ab"))
+        command = [sys.executable, "-m", "assistant.cli", "--data-dir", str(self.data_dir), "serve", "--port", str(self.port), "--log-level", self.log_level]
+        log = self.log_path.open("ab")
+        stdout = log if self.log_level in ("info", "debug") else subprocess.DEVNULL
+        self.process = subprocess.Popen(command, env=self.env, stdout=stdout, stderr=log)
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
@@ -120,11 +141,13 @@ def city_room():
     return Rooms.read(EXAMPLE_ROOMS_FILE).get("city")
 
 
-def douyin_headers(server, body: bytes, *, room: str | None = None, msg_type: str = "live_comment", secret: str | None = None) -> dict[str, str]:
-    """The headers Douyin sends with ``body``, signed the way Douyin signs."""
+def douyin_headers(server, body: bytes, *, room: str | None = None, msg_type: str = "live_comment", secret: str | None = None,
+                   timestamp: str | None = None, nonce: str | None = None) -> dict[str, str]:
+    """The headers Douyin sends with ``body``, signed the way Douyin signs (a new random nonce unless ``nonce``)."""
     from assistant.ingest import douyin
 
-    headers = {"x-roomid": room or city_room().douyin, "x-msg-type": msg_type, "x-timestamp": str(int(time.time())), "x-nonce-str": "n0nce"}
+    headers = {"x-roomid": room or city_room().douyin, "x-msg-type": msg_type, "x-timestamp": timestamp or str(int(time.time())),
+               "x-nonce-str": nonce or secrets.token_hex(8)}
     headers["x-signature"] = douyin.signature(headers, body, secret or server.secrets.douyin_push_secret)
     return {**headers, "content-type": "application/json"}
 
@@ -143,9 +166,18 @@ def douyin_push(server, items, *, room: str | None = None, msg_type="live_commen
     return server.post("/push/douyin", content=body + (b" " if tamper else b""), headers=headers)
 
 
-def connector_push(server, path, raw: bytes, secret: str, *, stamp: int | None = None, extra=None) -> httpx.Response:
-    """A Kuaishou or WeChat Channels connector push, signed with ``secret``."""
+def connector_headers(server, path, raw: bytes, secret: str, *, stamp: int | None = None, nonce: str | None = None,
+                      method: str = "POST") -> dict[str, str]:
+    """The headers a Kuaishou or WeChat Channels connector signs a push of ``raw`` to ``path`` (with its query) with."""
     from assistant.ingest import connector_auth
 
-    headers = {**connector_auth.signed_headers(secret, stamp or int(time.time()), raw), "content-type": "application/json", **(extra or {})}
+    target = httpx.URL(f"{server.url}{path}").raw_path.decode("ascii")  # the path and query as httpx sends them
+    return {**connector_auth.signed_headers(secret, stamp or int(time.time()), raw, method=method, target=target, nonce=nonce),
+            "content-type": "application/json"}
+
+
+def connector_push(server, path, raw: bytes, secret: str, *, stamp: int | None = None, extra=None, nonce: str | None = None,
+                   signed_path: str | None = None) -> httpx.Response:
+    """A Kuaishou or WeChat Channels connector push, signed with ``secret`` (for ``signed_path`` if given, else ``path``)."""
+    headers = {**connector_headers(server, signed_path or path, raw, secret, stamp=stamp, nonce=nonce), **(extra or {})}
     return server.post(path, content=raw, headers=headers)

@@ -121,7 +121,8 @@ def bodies(server):
     yield "bridge: wrong token", 401, server.post("/push/douyin/bridge", content=b"[]", headers={"authorization": "Bearer guessed"})
     yield "kuaishou: signed with the WeChat secret", 401, connector_push(server, kuaishou, b"{}", s.wechat_channels_connector_secret)
     yield "wechat: signature for another body", 401, server.post("/push/wechat_channels", content=wechat_ok + b" ", headers={
-        **__import__("assistant.ingest.connector_auth", fromlist=["x"]).signed_headers(s.wechat_channels_connector_secret, int(time.time()), wechat_ok)})
+        **__import__("assistant.ingest.connector_auth", fromlist=["x"]).signed_headers(s.wechat_channels_connector_secret, int(time.time()), wechat_ok,
+                                                                                  target="/push/wechat_channels")})
     # Unknown platforms and rooms.
     yield "unknown platform", 404, server.post("/push/tiktok", content=b"[]", headers={"content-type": "application/json"})
     yield "douyin: unknown room", 404, douyin_signed(server, json.dumps([comments_item("bi-room", "问")]).encode(), room="000")
@@ -185,6 +186,45 @@ def test_every_hostile_request_gets_a_clear_4xx(server, accepted):
         detail = response.json().get("detail")
         if not detail:
             failures.append(f"{what}: no detail in {response.text[:200]}")
+    assert not failures, "\n".join(failures)
+    assert server.process.poll() is None, "the server died"
+
+
+def push_senders(server):
+    """name → send(raw bytes): each push endpoint, authenticated as its platform would."""
+    s = server.secrets
+    bridge = {"authorization": f"Bearer {s.douyin_bridge_token}", "content-type": "application/json"}
+    return {
+        "douyin": lambda raw: douyin_signed(server, raw),
+        "bridge": lambda raw: server.post("/push/douyin/bridge", content=raw, headers=bridge),
+        "kuaishou": lambda raw: connector_push(server, f"/push/kuaishou?room={CITY.kuaishou}", raw, s.kuaishou_connector_secret),
+        "wechat": lambda raw: connector_push(server, "/push/wechat_channels", raw, s.wechat_channels_connector_secret),
+    }
+
+
+def test_deeply_nested_json_is_refused_on_every_endpoint(server):
+    failures = []
+    inside = {  # a usable payload with one field nested 1,000 levels deep
+        "douyin": lambda deep: [{**comments_item("bi-deep", "问"), "extra": deep}],
+        "bridge": lambda deep: {"Type": 1, "Data": "{}", "extra": deep},
+        "kuaishou": lambda deep: {"commentFeeds": [{"id": "bi-deep", "user": {"principalId": "p"}, "content": "问", "extra": deep}]},
+        "wechat": lambda deep: {"events": [{"seq": 1, "msg_id": "bi-deep", "decoded_type": "comment", "content": "问", "extra": deep}],
+                                "live_info": {"live_id": CITY.wechat_channels}},
+    }
+    for name, push in push_senders(server).items():
+        cases = [(f"{depth:,} levels", b"[" * depth + b"]" * depth) for depth in (1_000, 100_000)]
+        cases.append(("a field 1,000 levels deep", json.dumps(inside[name]("__DEEP__")).replace('"__DEEP__"', "[" * 1000 + "]" * 1000).encode()))
+        cases.append(("objects 5,000 levels deep", b'{"a":' * 5000 + b"1" + b"}" * 5000))
+        for what, raw in cases:
+            response = push(raw)
+            detail = response.json().get("detail", "") if response.headers.get("content-type", "").startswith("application/json") else ""
+            if response.status_code != 400 or "nested too deeply" not in detail:
+                failures.append(f"{name}, {what}: {response.status_code} {response.text[:200]}")
+    # The bridge's Data is JSON in a string, decoded on its own: a message whose Data is nested too deeply is rejected.
+    data = "[" * 1000 + "]" * 1000
+    response = push_senders(server)["bridge"](json.dumps({"Type": 1, "Data": data}).encode())
+    if response.status_code != 422 or "nested too deeply" not in response.text:
+        failures.append(f"bridge, Data 1,000 levels deep: {response.status_code} {response.text[:200]}")
     assert not failures, "\n".join(failures)
     assert server.process.poll() is None, "the server died"
 

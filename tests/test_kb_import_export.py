@@ -313,6 +313,39 @@ def test_special_values_survive_every_format(tmp_path):
         assert problems == [] and back == [e], (fmt, problems, back)
 
 
+def test_exports_never_hand_a_spreadsheet_a_formula(tmp_path):
+    """A cell starting with = + - @ (a viewer's "=cmd|..." taken into the bank) is written as text, and imported back as it was."""
+    from assistant.bank.schema import Entry
+
+    e = Entry.model_validate(
+        {
+            "id": "0002", "domain": "社会保险", "item": "@社保缴费", "aspect": "常见问题",
+            "question": "=cmd|' /C calc'!A0 社保怎么交",
+            "similar_questions": ["+社保咋交", "-社保在哪交", "社保缴费=多少"],
+            "answer": "灵活就业人员可在线上缴纳，也可到社保经办窗口缴纳。",
+            "department": "市社会保险事业管理中心", "complexity": "ordinary", "source": "测试",
+            "updated_at": "2026-11-01", "city_specific": False,
+        }
+    )
+    csv_file, xlsx_file = tmp_path / "bank.csv", tmp_path / "bank.xlsx"
+    export_entries([e], "csv", csv_file)
+    export_entries([e], "xlsx", xlsx_file)
+
+    row = next(csv.DictReader(io.StringIO(csv_file.read_text(encoding="utf-8-sig"))))
+    cells = [row["question"], row["item"], *row["similar_questions"].split("\n")]
+    sheet = openpyxl.load_workbook(xlsx_file).active
+    header = [c.value for c in sheet[1]]
+    xlsx_cells = {header[i]: c for i, c in enumerate(sheet[2])}
+    for text in cells + [xlsx_cells["question"].value, xlsx_cells["item"].value]:
+        assert not text.startswith(("=", "+", "-", "@")), text
+    assert row["question"] == "'=cmd|' /C calc'!A0 社保怎么交"
+    assert row["similar_questions"].split("\n") == ["'+社保咋交", "'-社保在哪交", "社保缴费=多少"]
+    assert xlsx_cells["question"].data_type == "s"
+    for f in (csv_file, xlsx_file):
+        back, problems = entries_from_file(f)
+        assert problems == [] and back == [e], (f.suffix, problems, back)
+
+
 # -- kb check -------------------------------------------------------------------------
 def test_kb_check_configured_bank(small_bank_dir):
     result = run("kb", "check", bank=small_bank_dir)

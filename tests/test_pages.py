@@ -82,7 +82,7 @@ def say(server, room: str, text: str) -> None:
 
 def test_overlay_shows_answers_as_text_and_resumes_after_a_restart(server, page, tmp_path):
     room = "county-8"
-    response = page.goto(f"{server.url}/overlay?room={room}&token={server.token('host')}")
+    response = page.goto(f"{server.url}/overlay?room={room}&token={server.overlay_token(room)}")  # the read-only overlay token
     assert "default-src 'self'" in response.headers["content-security-policy"]
     wait_js(page, "document.body.dataset.state === 'connected'")
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgba(0, 0, 0, 0)"  # OBS shows the stream through it
@@ -115,15 +115,23 @@ def test_overlay_page_without_parameters_says_what_is_missing(server, page):
     page.goto(f"{server.url}/overlay?room=city&token=wrong")
     wait_js(page, "document.body.dataset.state === 'error'", timeout=15000)
     assert "令牌无效" in page.text_content("body")
+    page.goto(f"{server.url}/overlay?room=city&token={server.overlay_token('county-1')}")  # another room's overlay token
+    wait_js(page, "document.body.dataset.state === 'error'", timeout=15000)
+    assert "不能用于该直播间" in page.text_content("body")
 
 
 def test_control_page_approves_skips_and_files(server, page, browser, tmp_path):
     room = "county-9"
     overlay = browser.new_page()
     overlay.on("console", lambda m: page.errors.append(m.text) if "Content Security Policy" in m.text else None)
-    overlay.goto(f"{server.url}/overlay?room={room}&token={server.token('host')}")
+    overlay.goto(f"{server.url}/overlay?room={room}&token={server.overlay_token(room)}")
     wait_js(overlay, "document.body.dataset.state === 'connected'")
     page.goto(f"{server.url}/control?room={room}&token={server.token('control')}")
+    wait_js(page, "document.body.dataset.state === 'connected'")
+    # The token left the address bar (history, screenshots) for sessionStorage; a reload still works.
+    assert page.url == f"{server.url}/control?room={room}"
+    assert page.evaluate("sessionStorage.getItem('govlive.token.control')") == server.token("control")
+    page.reload()
     wait_js(page, "document.body.dataset.state === 'connected'")
     for text in [BOLD_SUGGESTED, *SUGGESTED]:
         say(server, room, text)
@@ -157,6 +165,10 @@ def test_control_page_approves_skips_and_files(server, page, browser, tmp_path):
 def test_control_page_needs_a_control_token(server, page):
     response = page.goto(f"{server.url}/control?room=city&token={server.token('host')}")
     assert response.status == 401 and "场控令牌" in page.text_content("body")
+    response = page.goto(f"{server.url}/control?room=city&token={server.overlay_token('city')}")
+    assert response.status == 401 and "场控令牌" in page.text_content("body")
+    page.goto(f"{server.url}/control?room=city")  # no token here or in sessionStorage: the page says so
+    assert "缺少" in page.text_content("body") and "token" in page.text_content("body")
 
 
 @pytest.fixture(autouse=True, scope="module")

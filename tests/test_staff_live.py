@@ -180,3 +180,31 @@ def test_the_daily_ledger_and_its_exports(server):
     bad = subprocess.run([sys.executable, "-m", "assistant.cli", "--data-dir", str(server.data_dir), "ledger", "export", "--date", "yesterday"],
                          capture_output=True, text=True, env=server.env, timeout=120)
     assert bad.returncode == 1 and "YYYY-MM-DD" in bad.stderr
+
+
+def test_a_named_account_is_written_to_the_history_and_a_revoked_one_is_refused(server):
+    import httpx
+
+    token = server.add_account("张敏", "staff")
+    county9 = server.add_account("赵县九", "staff", rooms="county-9")
+    bearer = lambda t: {"authorization": f"Bearer {t}"}  # noqa: E731
+    order = next(o for o in server.get("/api/staff/work_orders", "staff", status="待派单").json() if o["room"] == "city" and o["source"] == "staff")
+    dispatched = httpx.post(f"{server.url}/api/staff/work_orders/{order['id']}/dispatch", json={"department": "市医疗保障局"},
+                            headers=bearer(token), timeout=30)
+    assert dispatched.status_code == 200, dispatched.text
+    history = server.get(f"/api/staff/work_orders/{order['id']}/history", "staff").json()
+    assert [(h["action"], h["actor"]) for h in history] == [("file", "staff (shared token)"), ("dispatch", "张敏 (staff)")]
+
+    # An account limited to county-9 sees nothing of the city and cannot act on it; the ledger spans every room.
+    assert httpx.get(f"{server.url}/api/staff/work_orders", headers=bearer(county9), timeout=30).json() == []
+    assert httpx.get(f"{server.url}/api/staff/work_orders", params={"room": "city"}, headers=bearer(county9), timeout=30).status_code == 403
+    assert httpx.post(f"{server.url}/api/staff/work_orders/{order['id']}/accept", json={}, headers=bearer(county9), timeout=30).status_code == 403
+    assert httpx.get(f"{server.url}/api/staff/work_orders/{order['id']}/history", headers=bearer(county9), timeout=30).status_code == 403
+    assert httpx.get(f"{server.url}/api/staff/review", headers=bearer(county9), timeout=30).json()["groups"] == []
+    assert httpx.get(f"{server.url}/api/staff/ledger", headers=bearer(county9), timeout=30).status_code == 403
+
+    assert server.accounts("revoke", "张敏").returncode == 0
+    refused = httpx.post(f"{server.url}/api/staff/work_orders/{order['id']}/accept", json={}, headers=bearer(token), timeout=30)
+    assert refused.status_code == 401 and "revoked" in refused.text
+    assert httpx.get(f"{server.url}/staff?token={token}", timeout=30).status_code == 401
+    assert server.get(f"/api/staff/work_orders/{order['id']}/history", "staff").json()[-1]["action"] == "dispatch"  # nothing more happened

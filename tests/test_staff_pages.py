@@ -99,6 +99,7 @@ def test_board_tab_dispatches_and_shows_history(server, page, tmp_path):
     row.locator("button.history").click()
     wait_js(page, "document.querySelector('tr.history-row ol.history-list li') !== null")
     assert page.locator("tr.history-row ol.history-list li").count() == 2  # filed, dispatched
+    assert page.locator("tr.history-row .history-actor").all_text_contents() == ["staff (shared token)"] * 2  # who, not just the role
     page.screenshot(path=str(tmp_path / "staff-board.png"), full_page=True)
     assert page.errors == []
     (order,) = [o for o in server.get("/api/staff/work_orders", "staff").json() if o["status"] == "已派单"]
@@ -106,14 +107,36 @@ def test_board_tab_dispatches_and_shows_history(server, page, tmp_path):
 
 
 def test_ledger_page_draws_the_rooms_and_links_the_exports(server, page, tmp_path):
-    page.goto(f"{server.url}/staff/ledger?token={server.token('staff')}")
+    token = server.token("staff")
+    requests = []
+    page.on("request", lambda r: requests.append((r.url, r.headers.get("authorization"))))
+    # Opened from the staff page's link, which carries no token: the token travels in sessionStorage.
+    page.goto(f"{server.url}/staff?token={token}")
     wait_js(page, "document.body.dataset.state === 'ready'")
+    assert page.url == f"{server.url}/staff" and page.get_attribute("#ledger-link", "href") == "/staff/ledger"
+    page.click("#ledger-link")
+    wait_js(page, "document.body.dataset.state === 'ready' && window.govlive.ledger !== null")
     assert page.locator("#overview-svg g.bar-group").count() == len(ROOMS.rooms)
     assert page.locator("table#ledger-rows tr.ledger-row").count() >= 1
     assert page.evaluate("window.govlive.ledger.totals.comments") == server.status()["comments"]
     href = page.get_attribute("a#export-xlsx", "href")
     assert "format=xlsx" in href and "/api/staff/ledger/export" in href
+    links = page.evaluate("Array.from(document.querySelectorAll('a[href]')).map(a => a.href)")
+    assert links and not any(token in link or "token=" in link for link in links)  # no long-lived token in a generated URL
+    assert token not in page.url and "token=" not in page.url
     page.screenshot(path=str(tmp_path / "ledger.png"), full_page=True)
+
+    # The export still downloads: fetched with the Authorization header, saved from an object URL.
+    with page.expect_download() as download:
+        page.click("a#export-csv")
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name.startswith("govlive-ledger-") and saved.suffix == ".csv"
+    assert saved.read_bytes().decode("utf-8-sig").splitlines()[0].startswith("日期,直播间")
+    exports = [(url, auth) for url, auth in requests if "/api/staff/ledger/export" in url]
+    assert exports and all(auth == f"Bearer {token}" and "token" not in url for url, auth in exports)
+    assert requests[0][0] == f"{server.url}/staff?token={token}"
+    assert not any(token in url for url, _ in requests[1:])  # after the page that was opened with it, no request puts it in a URL
     assert page.errors == []
     page.goto(f"{server.url}/staff/ledger?token={server.token('host')}")
     assert "工作人员令牌" in page.text_content("body")

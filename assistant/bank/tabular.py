@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant.spreadsheet import neutralise, restore
+
 from .domains import DOMAIN_BY_NAME
 from .schema import Entry, Problem, stable_id_for, validate_entry
 from .store import read_jsonl_objects
@@ -208,6 +210,8 @@ def _split_similar(value: Any) -> Any:
     if isinstance(value, list) or value is None:
         return value or []
     text = str(value).strip()
+    if text.startswith("'") and "\n" not in text:
+        text = restore(text)
     if text.startswith("["):
         try:
             parsed = json.loads(text)
@@ -216,8 +220,8 @@ def _split_similar(value: Any) -> Any:
         return parsed
     for sep in ("\n", "|", "；", ";"):
         if sep in text:
-            return [part.strip() for part in text.split(sep) if part.strip()]
-    return [text] if text else []
+            return [restore(part.strip()) for part in text.split(sep) if part.strip()]
+    return [restore(text)] if text else []
 
 
 def _as_date(value: Any) -> Any:
@@ -246,7 +250,7 @@ def _cell_text(value: Any) -> Any:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return value if isinstance(value, str) else str(value)
+    return restore(value) if isinstance(value, str) else str(value)
 
 
 def row_to_entry(row: Row, where: str, today: dt.date) -> tuple[Entry | None, list[Problem]]:
@@ -300,12 +304,14 @@ def entries_from_file(path: Path, fmt: str | None = None, today: dt.date | None 
 def _export_record(entry: Entry) -> dict[str, str]:
     """Flat text cells; similar questions one per line (questions hold no line breaks)."""
     d = entry.model_dump(mode="json")
-    return {
+    record = {
         **{k: d[k] for k in ("id", "domain", "item", "aspect", "question", "answer", "answer_detail", "department", "complexity", "source", "updated_at")},
-        "similar_questions": "\n".join(entry.similar_questions),
+        # Each phrasing, not only the cell's first line: an editor may reorder the lines.
+        "similar_questions": "\n".join(neutralise(q) for q in entry.similar_questions),
         "valid_until": d["valid_until"] or "",
         "city_specific": "true" if entry.city_specific else "false",
     }
+    return {k: neutralise(v) for k, v in record.items()}
 
 
 def iter_jsonl(entries: list[Entry]) -> Iterator[str]:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from pydantic import BaseModel
 
 from assistant.bank.store import AnswerBank
+from assistant.clock import Clock, SystemClock
 from assistant.store import HostItem, SqliteStore
 
 from .speech import idle_speech
@@ -30,7 +30,8 @@ class IdleItem(BaseModel):
 
 
 class HostQueue:
-    def __init__(self, store: SqliteStore, bank: AnswerBank, idle_entries: tuple[str, ...], *, lease_seconds: float):
+    def __init__(self, store: SqliteStore, bank: AnswerBank, idle_entries: tuple[str, ...], *, lease_seconds: float,
+                 clock: Clock | None = None):
         missing = [e for e in idle_entries if bank.get(e) is None]
         if missing or not idle_entries:
             raise ValueError(f"host idle entries not in the answer bank: {missing or 'none configured'}")
@@ -38,6 +39,8 @@ class HostQueue:
         self.bank = bank
         self.idle_entries = idle_entries
         self.lease_seconds = lease_seconds
+        self.clock = clock or SystemClock()
+        self.waiting: Counter[str] = Counter()  # long-polls asleep per room, for status and tests
         self._rotation: dict[str, itertools.cycle] = {}
         self._arrivals: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
 
@@ -51,21 +54,27 @@ class HostQueue:
         return IdleItem(room=room, entry_id=entry.id, question=entry.question, text=idle_speech(entry.question, entry.answer))
 
     async def next(self, room: str, wait: float) -> HostItem | IdleItem:
-        deadline = time.monotonic() + max(0.0, wait)
+        clock = self.clock
+        deadline = clock.monotonic() + max(0.0, wait)
         while True:
             event = self._arrivals[room]
             event.clear()
-            item = self.store.lease_host_item(room, now=time.time(), lease_seconds=self.lease_seconds)
+            item = self.store.lease_host_item(room, now=clock.time(), lease_seconds=self.lease_seconds)
             if item is not None:
                 return item
-            remaining = deadline - time.monotonic()
+            remaining = deadline - clock.monotonic()
             if remaining <= 0:
                 return self.idle_item(room)
             # Sleep until something arrives, a lease runs out, or the wait ends.
             expiry = self.store.next_lease_expiry(room)
             if expiry is not None:
-                remaining = min(remaining, max(0.01, expiry - time.time()))
+                remaining = min(remaining, max(0.01, expiry - clock.time()))
+            self.waiting[room] += 1
             try:
-                await asyncio.wait_for(event.wait(), timeout=remaining)
-            except TimeoutError:
-                pass
+                await clock.wait(event, remaining)
+            finally:
+                self.waiting[room] -= 1
+
+    def ack(self, lease_id: str) -> str:
+        """"spoken", "already" (acknowledged before) or "unknown" (the lease ran out and was handed out again)."""
+        return self.store.ack_host_item(lease_id, now=self.clock.time())

@@ -8,8 +8,9 @@ Official push: HTTP POST, headers ``x-roomid``, ``x-msg-type``
 Bridge: ``{"Type": 1, "Data": "<JSON string with MsgId, User{Id,Nickname},
 Content, RoomId>"}``; Type 1 chat, 2 like, 3 enter, 4 follow, 5 gift.
 
-Also here: the official push signature (``signature`` / ``verify_signature``)
-and ``restamp_official`` / ``restamp_bridge``, which retarget a recorded
+Also here: the official push signature (``signature`` / ``verify_signature``),
+its replay window (``check_fresh``: ``x-timestamp`` recent, ``x-nonce-str``
+present; the service refuses a nonce it has seen within the window) and ``restamp_official`` / ``restamp_bridge``, which retarget a recorded
 payload for replay (room, message ids, timestamps).
 """
 
@@ -24,6 +25,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from . import json_limits
 from .record import CommentRecord, Parsed, Rejected, from_epoch
 
 OFFICIAL_TYPES = {"live_comment": "comment", "live_gift": "gift", "live_like": "like"}
@@ -77,9 +79,11 @@ def parse_bridge_message(body: Any, received_at: dt.datetime) -> Parsed:
     if not isinstance(body, dict) or not isinstance(body.get("Type"), int) or not isinstance(body.get("Data"), str):
         return Parsed(records=[], rejected=[Rejected(where="body", reason='expected {"Type": <int>, "Data": "<JSON string>"}')])
     try:
-        data = json.loads(body["Data"])
+        data = json_limits.loads(body["Data"])
     except json.JSONDecodeError as exc:
         return Parsed(records=[], rejected=[Rejected(where="Data", reason=f"Data is not JSON: {exc.msg}")])
+    except json_limits.TooDeep as exc:
+        return Parsed(records=[], rejected=[Rejected(where="Data", reason=f"Data: {exc}")])
     if not isinstance(data, dict):
         return Parsed(records=[], rejected=[Rejected(where="Data", reason="Data must hold a JSON object")])
     room = _text(data.get("RoomId"))
@@ -126,6 +130,29 @@ def signature(headers: Mapping[str, str], body: bytes, secret: str) -> str:
     # Bytes throughout, so a body that is not UTF-8 still gets a signature (and fails to match).
     digest = hashlib.md5(params.encode("utf-8") + body + secret.encode("utf-8")).digest()
     return base64.b64encode(digest).decode("ascii")
+
+
+TIMESTAMP_HEADER = "x-timestamp"
+NONCE_HEADER = "x-nonce-str"
+MAX_NONCE_LENGTH = 128
+
+
+def check_fresh(headers: Mapping[str, str], *, now: float, max_skew: float) -> str | None:
+    """None when ``x-timestamp`` (Unix seconds) is within ``max_skew`` of ``now`` and ``x-nonce-str`` is usable, else why not.
+
+    Both are signed, so together they bound a replay: a push is accepted only
+    while its timestamp is recent, and (the store's part) only once per nonce
+    in that time.
+    """
+    h = {k.lower(): v for k, v in headers.items()}
+    stamp, nonce = h.get(TIMESTAMP_HEADER, "").strip(), h.get(NONCE_HEADER, "")
+    if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
+        return f"{TIMESTAMP_HEADER} must be Unix seconds"
+    if abs(now - int(stamp)) > max_skew:
+        return f"{TIMESTAMP_HEADER} is more than {int(max_skew)} s away from the server clock"
+    if not nonce or len(nonce) > MAX_NONCE_LENGTH:
+        return f"{NONCE_HEADER} is required (at most {MAX_NONCE_LENGTH} characters)"
+    return None
 
 
 def verify_signature(headers: Mapping[str, str], body: bytes, secret: str) -> bool:

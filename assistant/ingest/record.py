@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from assistant.normalize.personal import normalize_nickname
 
 Platform = Literal["douyin", "kuaishou", "wechat_channels"]
 # Only chat comments are matched; the other kinds are counted.
@@ -26,6 +28,12 @@ class CommentRecord(BaseModel):
     received_at: dt.datetime  # when govlive received it (Asia/Shanghai)
     hidden: bool = False  # kept but never displayed (Kuaishou FEED_HIDDEN)
     raw: dict[str, Any]  # the platform's item, kept as received
+
+    @field_validator("nickname")
+    @classmethod
+    def _safe_nickname(cls, value: str | None) -> str | None:
+        # Every screen shows the nickname: personal numbers masked, no bidi or control characters, bounded.
+        return normalize_nickname(value)
 
 
 class Rejected(BaseModel):

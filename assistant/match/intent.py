@@ -87,7 +87,8 @@ def _scan_text(comment: NormalizedComment) -> str:
 def signals(comment: NormalizedComment) -> dict[str, bool]:
     text = _scan_text(comment)
     found = {name: bool(p.search(text)) for name, p in _SIGNALS.items()}
-    found["personal_number"] = comment.has_personal_numbers
+    # A number to call back or a case's ID marks a personal case; a WeChat/QQ handle is more often an advert.
+    found["personal_number"] = any(n.kind not in ("wechat", "qq") for n in comment.personal_numbers)
     found["no_words"] = not re.search(r"[\u4e00-\u9fff]{2,}|[a-zA-Z]{3,}", comment.for_matching)
     return found
 

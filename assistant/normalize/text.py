@@ -2,8 +2,10 @@
 
 Two texts come out. ``for_matching`` is what the matcher sees: simplified,
 half-width, without emoji, @mentions, filler or personal numbers.
-``for_display`` is what any screen shows: the viewer's own words with phone
-and ID numbers masked. The unmasked numbers are returned separately in
+``for_display`` is what any screen shows: the viewer's own words with
+personal numbers (phone, ID, bank card, WeChat/QQ handle, in any of the forms
+:mod:`assistant.normalize.personal` knows) masked, and without control or
+bidi characters. The unmasked numbers are returned separately in
 ``personal_numbers`` so that only a work order (which needs to call the
 citizen back) keeps them.
 """
@@ -15,6 +17,10 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from .personal import PersonalNumber, find_personal_numbers, replace_found, safe_characters
+
+__all__ = ["NormalizedComment", "PersonalNumber", "normalize_comment"]
+
 
 @lru_cache(maxsize=1)
 def _t2s():
@@ -22,13 +28,6 @@ def _t2s():
 
     return OpenCC("t2s")
 
-
-# An 18-digit resident ID: area (6), birth date (8), sequence (3), check digit.
-_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![0-9A-Za-z])")
-# Mainland mobile numbers, optionally +86 and spaced or dashed 3-4-4.
-_MOBILE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)")
-# Landlines with area code: 0xx-xxxxxxxx / 0xxx-xxxxxxx.
-_LANDLINE = re.compile(r"(?<!\d)0\d{2,3}[- ]?\d{7,8}(?!\d)")
 
 _MENTION = re.compile(r"@[^\s@,，:：]{1,20}")
 # Platform emote codes such as [赞] [比心] [捂脸].
@@ -48,13 +47,6 @@ _INNER_ADDRESS = re.compile(r"(?:^|[ ,，])(?:主播|老师|小编)(?=[ ,，]|$)
 
 
 @dataclass(frozen=True)
-class PersonalNumber:
-    kind: str  # "id_number" | "mobile" | "landline"
-    value: str  # as the viewer typed it
-    masked: str
-
-
-@dataclass(frozen=True)
 class NormalizedComment:
     original: str
     for_matching: str
@@ -66,29 +58,6 @@ class NormalizedComment:
         return bool(self.personal_numbers)
 
 
-def _mask(value: str, keep_head: int, keep_tail: int) -> str:
-    digits = re.sub(r"[^0-9Xx]", "", value)
-    return digits[:keep_head] + "*" * (len(digits) - keep_head - keep_tail) + digits[-keep_tail:]
-
-
-def _mask_personal_numbers(text: str) -> tuple[str, list[PersonalNumber]]:
-    found: list[PersonalNumber] = []
-
-    def sub(kind: str, head: int, tail: int):
-        def repl(m: re.Match[str]) -> str:
-            masked = _mask(m.group(), head, tail)
-            found.append(PersonalNumber(kind, m.group(), masked))
-            return masked
-
-        return repl
-
-    # ID numbers first: their digits would otherwise look like phone numbers.
-    text = _ID_NUMBER.sub(sub("id_number", 6, 4), text)
-    text = _MOBILE.sub(sub("mobile", 3, 4), text)
-    text = _LANDLINE.sub(sub("landline", 4, 2), text)
-    return text, found
-
-
 def _is_emoji_or_symbol(ch: str) -> bool:
     if ch in "\u200d\ufe0f\ufe0e\u20e3":  # joiners and variation selectors of emoji
         return True
@@ -98,19 +67,22 @@ def _is_emoji_or_symbol(ch: str) -> bool:
 
 def normalize_comment(text: str) -> NormalizedComment:
     original = text
-    # Display text: only personal numbers masked and control characters dropped.
-    display = "".join(ch for ch in text if unicodedata.category(ch) != "Cc" or ch in "\n\t")
-    display, numbers = _mask_personal_numbers(display)
+    # Display text: only personal numbers masked and control and bidi characters dropped.
+    safe = safe_characters(text)
+    found = find_personal_numbers(safe)
+    display = replace_found(safe, found)
+    numbers = [n for _, _, n in found]
+    # Masked numbers carry no meaning for matching.
+    t = replace_found(safe, found, " ")
 
-    t = unicodedata.normalize("NFKC", display)  # full-width → half-width
+    t = unicodedata.normalize("NFKC", t)  # full-width → half-width
     t = _t2s().convert(t)
     t = _SCRIPT_BLOCK.sub(" ", t)
     t = _MARKUP.sub(" ", t)
     t = _EMOTE_CODE.sub(" ", t)
     t = "".join(" " if _is_emoji_or_symbol(ch) else ch for ch in t)
     t = _MENTION.sub(" ", t)
-    # Masked numbers carry no meaning for matching.
-    t = re.sub(r"[0-9Xx]*\*{3,}[0-9Xx]*", " ", t)
+    t = re.sub(r"(?<![0-9Xx])[0-9Xx]*\*{3,}[0-9Xx]*", " ", t)  # numbers the viewer masked himself (linear: no retry inside a run)
     t = _SPACES.sub(" ", t).strip()
     t = _REPEATED_PUNCT.sub(r"\1", t)
     t = _LEADING_FILLER.sub("", t)

@@ -6,6 +6,11 @@ batches and when comments trickle in each waits at most ``batch_wait_ms``.
 A batch's consequences are written in one transaction and only then
 published; a crash before the commit leaves the comments pending, and they
 are matched again on the next start.
+
+Neither the model nor the transaction (which also composes the host's
+speech, pure-Python OpenCC) runs on the event loop: each has its own worker
+thread, and publishing to the overlay hub and waking the host's long-polls
+(asyncio objects) happen back on the loop.
 """
 
 from __future__ import annotations
@@ -80,8 +85,9 @@ class Pipeline:
         self.batch_max = batch_max
         self.batch_wait = batch_wait_ms / 1000
         self._wake = asyncio.Event()
-        # The model runs off the event loop, one batch at a time.
+        # The model runs off the event loop, one batch at a time; so does writing a batch's decisions.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="matcher")
+        self._recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recorder")
         self.batches = 0
         self.matched = 0
 
@@ -118,7 +124,7 @@ class Pipeline:
                 results = await self._match(batch)
             except Exception:
                 batch, results = await self._match_one_by_one(batch)
-            events = self.record(batch, results)
+            events = await self._off_the_loop(self._recorder, self.record, batch, results)
             self.hub.publish(events)
             for room in {c.room for c in batch}:
                 self.host_queue.notify(room)
@@ -126,8 +132,11 @@ class Pipeline:
             self.matched += len(batch)
             done += len(batch)
 
+    async def _off_the_loop(self, executor: ThreadPoolExecutor, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+
     async def _match(self, batch: Sequence[StoredComment]) -> list[MatchResult]:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self.match, [c.text for c in batch])
+        return await self._off_the_loop(self._executor, self.match, [c.text for c in batch])
 
     async def _match_one_by_one(self, batch: Sequence[StoredComment]) -> tuple[list[StoredComment], list[MatchResult]]:
         """A batch failed: match its comments singly and set aside (kept, marked failed) any that fail alone."""
@@ -138,11 +147,11 @@ class Pipeline:
                 kept.append(comment)
             except Exception as exc:
                 log.exception("comment %s cannot be matched; kept as failed for staff", comment.id)
-                self.store.mark_failed(comment.id, f"{type(exc).__name__}: {exc}")
+                await self._off_the_loop(self._recorder, self.store.mark_failed, comment.id, f"{type(exc).__name__}: {exc}")
         return kept, results
 
     def record(self, batch: Sequence[StoredComment], results: Sequence[MatchResult]) -> list[RoomEvent]:
-        """Write every decision of the batch and its consequences in one transaction."""
+        """Write every decision of the batch and its consequences in one transaction (in the recorder thread)."""
         events: list[RoomEvent] = []
         with self.store.transaction():
             for comment, result in zip(batch, results, strict=True):
@@ -178,3 +187,4 @@ class Pipeline:
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self._recorder.shutdown(wait=True)  # a batch being written is committed (or rolled back) before the store closes

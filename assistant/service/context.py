@@ -27,6 +27,7 @@ from assistant.workorders.lifecycle import WorkOrderDesk
 from assistant.workorders.notify import Departments, OutboxSender
 
 from .reindex import Reindexer
+from .accounts import Accounts
 from .secrets import Secrets, load_secrets
 
 log = logging.getLogger("govlive.service")
@@ -50,6 +51,7 @@ class Services:
     desk: WorkOrderDesk
     outbox: OutboxSender
     route: Callable[[str], str | None]
+    accounts: Accounts | None = None  # named accounts (accounts.json); None: shared role tokens only
     reindexer: Reindexer = field(init=False)
     tasks: list[asyncio.Task] = field(default_factory=list)
 
@@ -87,6 +89,7 @@ def build_services(settings: Settings) -> Services:
     except RoomsError as exc:
         raise StartupError(str(exc)) from None
     secrets = load_secrets(settings)
+    accounts = Accounts(settings.accounts_path)
     bank = AnswerBank.load(settings.bank_dir)
     matcher = open_matcher(settings, bank)
     store = open_store(settings)
@@ -118,7 +121,7 @@ def build_services(settings: Settings) -> Services:
         batch_wait_ms=settings.batch_wait_ms,
     )
     outbox = OutboxSender(store, base_seconds=settings.outbox_backoff_seconds, cap_seconds=settings.outbox_backoff_max_seconds)
-    return Services(settings, secrets, rooms, bank, store, hub, host_queue, pipeline, matcher, desk, outbox, route)
+    return Services(settings, secrets, rooms, bank, store, hub, host_queue, pipeline, matcher, desk, outbox, route, accounts)
 
 
 def open_router(settings: Settings) -> Callable[[str], str | None]:

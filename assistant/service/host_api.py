@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -10,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from assistant.deliver.host import IdleItem
 
-from .auth import require
+from .auth import Principal, require
 from .context import Services, get_services
 
 router = APIRouter(prefix="/api/host", tags=["digital-human host"])
@@ -42,10 +41,11 @@ async def host_next(
     room: str = Query(min_length=1, max_length=64),
     wait: float = Query(default=0, ge=0, le=600, description="seconds to wait for an item before answering with an idle item"),
     services: Services = Depends(get_services),
-    role: str = Depends(require("host")),
+    principal: Principal = Depends(require("host")),
 ) -> HostNext:
     if services.rooms.get(room) is None:
         raise HTTPException(404, f"room {room!r} is not configured")
+    principal.check_room(room)  # the digital human of one room does not drain another's queue
     item = await services.host_queue.next(room, min(wait, services.settings.host_max_wait_seconds))
     if isinstance(item, IdleItem):
         return HostNext(kind="idle", room=room, text=item.text, question=item.question, entry_id=item.entry_id)
@@ -53,8 +53,9 @@ async def host_next(
 
 
 @router.post("/ack", response_model=HostAcked, responses={409: {"description": "the lease ran out and the item was handed out again"}})
-async def host_ack(ack: HostAck, services: Services = Depends(get_services), role: str = Depends(require("host"))) -> HostAcked:
-    outcome = services.store.ack_host_item(ack.lease_id, now=time.time())
+async def host_ack(ack: HostAck, services: Services = Depends(get_services), principal: Principal = Depends(require("host"))) -> HostAcked:
+    # No room check: a lease id is a random value handed only to whoever leased the item.
+    outcome = services.host_queue.ack(ack.lease_id)
     if outcome == "unknown":
         raise HTTPException(409, "no such lease: it ran out and the item was handed out again, or the lease id is wrong")
     return HostAcked(status=outcome)

@@ -5,10 +5,17 @@ from ``<data_dir>/secrets.json``, which `govlive serve` creates on first start
 with random values (file mode 0600), so a fresh install is never open and
 nothing is hard-coded. Roles are separate: a host token cannot approve a
 suggestion, a control token cannot pull host items.
+
+Overlay tokens (the OBS page's) are not stored: each is derived from
+``overlay_secret`` and one room, ``ovl.<room>.<HMAC-SHA256(overlay_secret, room)>``,
+so a token for room A says nothing about room B and grants nothing but
+that room's on-air events.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import json
 import os
@@ -21,6 +28,8 @@ from assistant.settings import Settings
 
 ROLE_FIELDS = ("host_token", "control_token", "staff_token", "admin_token")
 PLATFORM_FIELDS = ("douyin_push_secret", "douyin_bridge_token", "kuaishou_connector_secret", "wechat_channels_connector_secret")
+DERIVING_FIELDS = ("overlay_secret",)  # keys other tokens are derived from
+OVERLAY_PREFIX = "ovl."
 
 
 class Secrets(BaseModel):
@@ -32,6 +41,7 @@ class Secrets(BaseModel):
     douyin_bridge_token: str
     kuaishou_connector_secret: str
     wechat_channels_connector_secret: str
+    overlay_secret: str
 
     def role_of(self, token: str) -> set[str]:
         return {
@@ -39,6 +49,20 @@ class Secrets(BaseModel):
             for field in ROLE_FIELDS
             if hmac.compare_digest(token.encode(), getattr(self, field).encode())
         }
+
+    def overlay_token(self, room: str) -> str:
+        """The read-only overlay token of ``room`` (the same on every call: nothing is stored)."""
+        mac = hmac.new(self.overlay_secret.encode(), f"overlay:{room}".encode(), hashlib.sha256).digest()
+        return f"{OVERLAY_PREFIX}{room}.{base64.urlsafe_b64encode(mac).decode().rstrip('=')}"
+
+    def overlay_room_of(self, token: str) -> str | None:
+        """The room an overlay token was made for, or None if it is not a valid overlay token."""
+        if not token.startswith(OVERLAY_PREFIX) or token.count(".") != 2:
+            return None
+        room = token[len(OVERLAY_PREFIX):].split(".", 1)[0]
+        if not room or not hmac.compare_digest(token.encode(), self.overlay_token(room).encode()):
+            return None
+        return room
 
 
 def load_secrets(settings: Settings, *, create: bool = True) -> Secrets:
@@ -50,7 +74,7 @@ def load_secrets(settings: Settings, *, create: bool = True) -> Secrets:
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path} is not valid JSON: {exc}") from None
     values, generated = {}, {}
-    for field in ROLE_FIELDS + PLATFORM_FIELDS:
+    for field in ROLE_FIELDS + PLATFORM_FIELDS + DERIVING_FIELDS:
         configured = getattr(settings, field)
         if configured:
             values[field] = configured

@@ -12,11 +12,11 @@ from pydantic import BaseModel, Field
 from assistant.bank.store import BankError
 from assistant.ingest.record import SHANGHAI
 from assistant.store import StoredComment
-from assistant.workorders.ledger import Ledger, build_ledger, ledger_csv, ledger_xlsx
+from assistant.workorders.ledger import Ledger, build_ledger, ledger_csv, ledger_xlsx, parse_ledger_day
 from assistant.workorders.lifecycle import IllegalTransition, UnknownWorkOrder, WorkOrderView
 from assistant.workorders.review import NewAnswer, ReviewGroup, group_unanswered, new_entry
 
-from .auth import require, roles_for, token_from
+from .auth import Principal, principal_or_none, require, token_from
 from .context import Services, get_services
 from .overlay_routes import PAGE_HEADERS, page
 from .ids import RowId
@@ -73,7 +73,12 @@ class Empty(BaseModel):
 
 # -- pages ------------------------------------------------------------------------
 def _staff_page(request: Request, services: Services, name: str):
-    if not roles_for(token_from(request.headers, request.query_params), services) & {"staff", "admin"}:
+    """The page itself holds no data (its script calls the API with the token), so it opens without a token:
+    the script moves ``?token=`` out of the address bar into sessionStorage and finds it there on a reload.
+    A token in the URL that is not a staff one is refused here, to say so at once."""
+    token = token_from(request.headers, request.query_params)
+    principal = principal_or_none(token, services, {"staff", "admin"})
+    if token is not None and (principal is None or principal.role not in ("staff", "admin")):
         return HTMLResponse("<!doctype html><meta charset=utf-8><title>govlive</title><p>需要工作人员令牌：/staff?token=…</p>",
                             status_code=401, headers=PAGE_HEADERS)
     return page(name)
@@ -91,18 +96,21 @@ async def ledger_page(request: Request, services: Services = Depends(get_service
 
 # -- summary and review -----------------------------------------------------------
 @router.get("/api/staff/summary", response_model=Summary)
-async def summary(services: Services = Depends(get_services), role: str = Depends(require("staff"))) -> Summary:
+async def summary(services: Services = Depends(get_services), principal: Principal = Depends(require("staff"))) -> Summary:
     orders = services.store.work_orders(open_only=True)
     warnings = sorted({o.provisional_reason for o in orders if o.provisional and o.provisional_reason})
     return Summary(warnings=warnings, outbox=services.store.outbox_counts(), open_orders=len(orders), reindex=services.reindexer.state())
 
 
-def _groups(services: Services, room: str | None) -> list[ReviewGroup]:
-    return group_unanswered(services.store.unanswered_comments(room), services.bank)
+def _groups(services: Services, room: str | None, principal: Principal) -> list[ReviewGroup]:
+    if room:
+        principal.check_room(room)
+    comments = [(c, m) for c, m in services.store.unanswered_comments(room) if principal.may_act_in(c.room)]
+    return group_unanswered(comments, services.bank)
 
 
-def _group(services: Services, key: str) -> ReviewGroup:
-    group = next((g for g in _groups(services, None) if g.key == key), None)
+def _group(services: Services, key: str, principal: Principal) -> ReviewGroup:
+    group = next((g for g in _groups(services, None, principal) if g.key == key), None)
     if group is None:
         raise HTTPException(404, f"no unanswered group {key!r} (already handled?)")
     return group
@@ -110,13 +118,13 @@ def _group(services: Services, key: str) -> ReviewGroup:
 
 @router.get("/api/staff/review", response_model=ReviewList)
 async def review(room: str | None = Query(default=None, max_length=64), services: Services = Depends(get_services),
-                 role: str = Depends(require("staff"))) -> ReviewList:
-    return ReviewList(groups=_groups(services, room))
+                 principal: Principal = Depends(require("staff"))) -> ReviewList:
+    return ReviewList(groups=_groups(services, room, principal))
 
 
 @router.post("/api/staff/review/{key}/answer", response_model=Answered)
-async def answer_group(key: str, body: NewAnswer, services: Services = Depends(get_services), role: str = Depends(require("staff"))):
-    group = _group(services, key)
+async def answer_group(key: str, body: NewAnswer, services: Services = Depends(get_services), principal: Principal = Depends(require("staff"))):
+    group = _group(services, key, principal)
     today = dt.datetime.now(SHANGHAI).date()
     try:
         entry = new_entry(services.bank, body, today=today, extra_phrasings=[c.display for c in group.comments][:5])
@@ -128,14 +136,14 @@ async def answer_group(key: str, body: NewAnswer, services: Services = Depends(g
     merged.save()  # the bank files are the source of truth; the index is rebuilt from them
     with services.store.transaction():
         services.store.set_staff_review(group.comment_ids, "answered")
-        services.store.audit(role, "answer_and_add_to_bank", f"group:{key}", {"entry_id": entry.id, "comments": group.comment_ids})
+        services.store.audit(principal.actor, "answer_and_add_to_bank", f"group:{key}", {"entry_id": entry.id, "comments": group.comment_ids})
     state = services.reindexer.request(merged)
     return Answered(entry_id=entry.id, reindex=state)
 
 
 @router.post("/api/staff/review/{key}/workorder", response_model=Filed)
-async def file_group(key: str, body: Empty, services: Services = Depends(get_services), role: str = Depends(require("staff"))):
-    group = _group(services, key)
+async def file_group(key: str, body: Empty, services: Services = Depends(get_services), principal: Principal = Depends(require("staff"))):
+    group = _group(services, key, principal)
     ids = []
     with services.store.transaction():
         for comment_id in group.comment_ids:
@@ -144,18 +152,18 @@ async def file_group(key: str, body: Empty, services: Services = Depends(get_ser
             ids.append(services.desk.file(
                 comment, source="staff", intent=match.get("intent"), reason="staff filed an unanswered question",
                 domain=match.get("domain"), suggested_department=match.get("department") or services.route(comment.text),
-                entry_id=match.get("entry_id"), display=match.get("display", comment.text), contact=match.get("contact", []), actor=role,
+                entry_id=match.get("entry_id"), display=match.get("display", comment.text), contact=match.get("contact", []), actor=principal.actor,
             ))
         services.store.set_staff_review(group.comment_ids, "filed")
     return Filed(work_order_ids=ids)
 
 
 @router.post("/api/staff/review/{key}/dismiss", response_model=Dismissed)
-async def dismiss_group(key: str, body: Empty, services: Services = Depends(get_services), role: str = Depends(require("staff"))):
-    group = _group(services, key)
+async def dismiss_group(key: str, body: Empty, services: Services = Depends(get_services), principal: Principal = Depends(require("staff"))):
+    group = _group(services, key, principal)
     with services.store.transaction():
         n = services.store.set_staff_review(group.comment_ids, "dismissed")
-        services.store.audit(role, "dismiss", f"group:{key}", {"comments": group.comment_ids})
+        services.store.audit(principal.actor, "dismiss", f"group:{key}", {"comments": group.comment_ids})
     return Dismissed(dismissed=n)
 
 
@@ -167,10 +175,13 @@ async def work_orders(
     status: str | None = Query(default=None, max_length=8),
     colour: Colour | None = Query(default=None),
     services: Services = Depends(get_services),
-    role: str = Depends(require("staff")),
+    principal: Principal = Depends(require("staff")),
 ) -> list[WorkOrderView]:
+    if room:
+        principal.check_room(room)
     now = dt.datetime.now(SHANGHAI)
-    views = [services.desk.view(o, now) for o in services.store.work_orders(room, department=department, status=status)]
+    views = [services.desk.view(o, now) for o in services.store.work_orders(room, department=department, status=status)
+             if principal.may_act_in(o.room)]
     if colour == "overdue":
         views = [v for v in views if v.overdue]
     elif colour:
@@ -179,13 +190,21 @@ async def work_orders(
 
 
 @router.get("/api/staff/work_orders/{order_id}/history")
-async def history(order_id: RowId, services: Services = Depends(get_services), role: str = Depends(require("staff"))) -> list[dict[str, Any]]:
-    if services.store.work_order(order_id) is None:
-        raise HTTPException(404, f"no work order {order_id}")
+async def history(order_id: RowId, services: Services = Depends(get_services), principal: Principal = Depends(require("staff"))) -> list[dict[str, Any]]:
+    _order_in_scope(services, order_id, principal)
     return services.store.work_order_history(order_id)
 
 
-def _act(services: Services, fn, *args, **kwargs) -> WorkOrderView:
+def _order_in_scope(services: Services, order_id: int, principal: Principal) -> None:
+    order = services.store.work_order(order_id)
+    if order is None:
+        raise HTTPException(404, f"no work order {order_id}")
+    principal.check_room(order.room)
+
+
+def _act(services: Services, principal: Principal, fn, *args, **kwargs) -> WorkOrderView:
+    if principal.rooms is not None:
+        _order_in_scope(services, args[0], principal)
     try:
         order = fn(*args, **kwargs)
     except UnknownWorkOrder as exc:
@@ -199,28 +218,28 @@ def _act(services: Services, fn, *args, **kwargs) -> WorkOrderView:
 
 
 @router.post("/api/staff/work_orders/{order_id}/dispatch", response_model=WorkOrderView)
-async def dispatch(order_id: RowId, body: Dispatch, services: Services = Depends(get_services), role: str = Depends(require("staff"))):
-    return _act(services, services.desk.dispatch, order_id, actor=role, department=body.department, complexity=body.complexity)
+async def dispatch(order_id: RowId, body: Dispatch, services: Services = Depends(get_services), principal: Principal = Depends(require("staff"))):
+    return _act(services, principal, services.desk.dispatch, order_id, actor=principal.actor, department=body.department, complexity=body.complexity)
 
 
 @router.post("/api/staff/work_orders/{order_id}/accept", response_model=WorkOrderView)
-async def accept(order_id: RowId, body: Empty, services: Services = Depends(get_services), role: str = Depends(require("staff"))):
-    return _act(services, services.desk.accept, order_id, actor=role)
+async def accept(order_id: RowId, body: Empty, services: Services = Depends(get_services), principal: Principal = Depends(require("staff"))):
+    return _act(services, principal, services.desk.accept, order_id, actor=principal.actor)
 
 
 @router.post("/api/staff/work_orders/{order_id}/return", response_model=WorkOrderView)
-async def return_misrouted(order_id: RowId, body: Reason, services: Services = Depends(get_services), role: str = Depends(require("staff"))):
-    return _act(services, services.desk.return_misrouted, order_id, actor=role, reason=body.reason)
+async def return_misrouted(order_id: RowId, body: Reason, services: Services = Depends(get_services), principal: Principal = Depends(require("staff"))):
+    return _act(services, principal, services.desk.return_misrouted, order_id, actor=principal.actor, reason=body.reason)
 
 
 @router.post("/api/staff/work_orders/{order_id}/close", response_model=WorkOrderView)
-async def close(order_id: RowId, body: Resolution, services: Services = Depends(get_services), role: str = Depends(require("staff"))):
-    return _act(services, services.desk.close, order_id, actor=role, resolution=body.resolution)
+async def close(order_id: RowId, body: Resolution, services: Services = Depends(get_services), principal: Principal = Depends(require("staff"))):
+    return _act(services, principal, services.desk.close, order_id, actor=principal.actor, resolution=body.resolution)
 
 
 @router.post("/api/staff/work_orders/{order_id}/revisit", response_model=WorkOrderView)
-async def revisit(order_id: RowId, body: Revisit, services: Services = Depends(get_services), role: str = Depends(require("staff"))):
-    return _act(services, services.desk.revisit, order_id, actor=role, satisfied=body.satisfied, note=body.note)
+async def revisit(order_id: RowId, body: Revisit, services: Services = Depends(get_services), principal: Principal = Depends(require("staff"))):
+    return _act(services, principal, services.desk.revisit, order_id, actor=principal.actor, satisfied=body.satisfied, note=body.note)
 
 
 # -- the ledger -------------------------------------------------------------------
@@ -228,20 +247,22 @@ def _day(date: str | None) -> dt.date:
     if date is None:
         return dt.datetime.now(SHANGHAI).date()
     try:
-        return dt.date.fromisoformat(date)
-    except ValueError:
-        raise HTTPException(422, f"date must be YYYY-MM-DD, not {date!r}") from None
+        return parse_ledger_day(date)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 @router.get("/api/staff/ledger", response_model=Ledger)
 async def ledger(date: str | None = Query(default=None, max_length=10), services: Services = Depends(get_services),
-                 role: str = Depends(require("staff"))) -> Ledger:
+                 principal: Principal = Depends(require("staff"))) -> Ledger:
+    principal.only_rooms()  # the ledger spans all 1+9 rooms
     return build_ledger(services.store, services.rooms, services.bank, _day(date))
 
 
 @router.get("/api/staff/ledger/export")
 async def ledger_export(date: str | None = Query(default=None, max_length=10), format: Literal["xlsx", "csv"] = Query(default="xlsx"),
-                        services: Services = Depends(get_services), role: str = Depends(require("staff"))) -> Response:
+                        services: Services = Depends(get_services), principal: Principal = Depends(require("staff"))) -> Response:
+    principal.only_rooms()
     result = build_ledger(services.store, services.rooms, services.bank, _day(date))
     name = f"govlive-ledger-{result.date}.{format}"
     if format == "csv":

@@ -8,6 +8,12 @@ lose power without a UPS wants ``synchronous=FULL`` in ``PRAGMAS``.
 Methods that change several tables are meant to run inside
 :meth:`SqliteStore.transaction`, so a crash leaves either all of a
 comment's consequences or none of them.
+
+Threads: the event loop hands long writes (a push, a batch of decisions) to
+worker threads. Writes go through one connection under a lock, so they are
+serialised; reads from a thread that is not inside a transaction use a second,
+read-only connection, which in WAL mode sees the last commit without waiting
+for a write in progress.
 """
 
 from __future__ import annotations
@@ -30,12 +36,18 @@ from assistant.ingest.record import SHANGHAI, CommentRecord, Rejected
 from .records import HostItem, RoomEvent, StoredComment, WorkOrder
 
 PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=5000", "PRAGMA foreign_keys=ON")
-MAX_REJECT_RAW = 16 * 1024  # a rejected payload is kept for inspection, cut to this many characters
+MAX_REJECT_RAW = 8 * 1024  # a push with rejected items is kept for inspection, cut to this many characters
+MAX_REJECTS_KEPT = 20  # where/reason pairs kept (and answered) per push; the count covers them all
+MAX_REJECT_TEXT = 300  # characters of one where or reason kept
 SCHEMA_VERSION = 1
 
 
 class StoreError(RuntimeError):
     pass
+
+
+class ReplayedPush(StoreError):
+    """A push whose nonce was already accepted within its replay window."""
 
 
 def now_iso(at: float | None = None) -> str:
@@ -56,17 +68,25 @@ class SqliteStore:
     def __init__(self, path: Path, *, dedupe_window_seconds: float = 10.0):
         self.path = Path(path)
         self.dedupe_window_seconds = dedupe_window_seconds
-        # One connection, used from the event loop thread (and guarded for any other).
+        # One connection for writes, shared by the event loop and worker threads under the lock.
         self._conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
         self._conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         self._depth = 0
+        self._owner: int | None = None  # the thread inside transaction(), if any
         for pragma in PRAGMAS:
             self._conn.execute(pragma)
         self.db = sqlite_utils.Database(self._conn)
         self._create_schema()
+        # Reads outside a transaction: a write in progress on another thread does not hold them up.
+        self._reader = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+        self._reader.row_factory = sqlite3.Row
+        self._reader.execute("PRAGMA busy_timeout=5000")
+        self._reader.execute("PRAGMA query_only=ON")
+        self._read_lock = threading.Lock()
 
     def close(self) -> None:
+        self._reader.close()
         self._conn.close()
 
     # -- schema ---------------------------------------------------------------------
@@ -164,11 +184,22 @@ class SqliteStore:
             pk=("day", "room", "platform", "type"),
             if_not_exists=True,
         )
+        # One row per push with items it could not use: the first item's where_/reason, how many
+        # there were (count; NULL in rows of an earlier version, one row per item) and the first few.
         db["rejected_items"].create(
-            {"id": int, "at": str, "platform": str, "endpoint": str, "where_": str, "reason": str, "raw": str},
+            {"id": int, "at": str, "platform": str, "endpoint": str, "where_": str, "reason": str, "raw": str, "count": int, "items": str},
             pk="id",
             if_not_exists=True,
         )
+        self._add_columns("rejected_items", {"count": int, "items": str})
+        # Nonces of accepted signed pushes, until their timestamp leaves the replay window.
+        db["push_nonces"].create(
+            {"source": str, "nonce": str, "expires": float},
+            pk=("source", "nonce"),
+            not_null={"expires"},
+            if_not_exists=True,
+        )
+        db.execute("CREATE INDEX IF NOT EXISTS push_nonces_expires ON push_nonces(expires)")
         db["audit"].create(
             {"id": int, "at": str, "actor": str, "action": str, "target": str, "detail": str},
             pk="id",
@@ -197,6 +228,7 @@ class SqliteStore:
                 return
             self._conn.execute("BEGIN IMMEDIATE")
             self._depth = 1
+            self._owner = threading.get_ident()
             try:
                 yield
             except BaseException:
@@ -206,14 +238,23 @@ class SqliteStore:
                 self._conn.execute("COMMIT")
             finally:
                 self._depth = 0
+                self._owner = None
+
+    def _reading(self) -> tuple[sqlite3.Connection, Any]:
+        """Inside this thread's transaction: the write connection (it sees its own writes); else the reader."""
+        if self._owner == threading.get_ident():
+            return self._conn, self._lock
+        return self._reader, self._read_lock
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        with self._lock:
-            return self._conn.execute(sql, params).fetchone()
+        conn, lock = self._reading()
+        with lock:
+            return conn.execute(sql, params).fetchone()
 
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._conn.execute(sql, params).fetchall()
+        conn, lock = self._reading()
+        with lock:
+            return conn.execute(sql, params).fetchall()
 
     # -- ingest ---------------------------------------------------------------------
     def add_records(self, items: Sequence[tuple[CommentRecord, str]]) -> AddResult:
@@ -263,17 +304,60 @@ class SqliteStore:
         ).fetchone()
         return row is not None
 
+    def store_push(
+        self, items: Sequence[tuple[CommentRecord, str]], *, platform: str, endpoint: str, rejected: Sequence[Rejected] = (),
+        raw: str = "", nonce: tuple[str, str, float] | None = None, now: float | None = None,
+    ) -> AddResult:
+        """All of one push in one transaction: its nonce (``(source, nonce, expires)``), records and reject summary.
+
+        Raises :class:`ReplayedPush` (storing nothing) when the nonce was
+        accepted before; any other failure also stores nothing, so the
+        platform's retry is stored once.
+        """
+        with self.transaction():
+            if nonce is not None and not self.claim_nonce(*nonce, now=now):
+                raise ReplayedPush(f"nonce {nonce[1][:40]!r} was already used: a push is accepted once")
+            result = self.add_records(items)
+            self.record_rejects(platform, endpoint, rejected, raw)
+        return result
+
+    def claim_nonce(self, source: str, nonce: str, expires: float, *, now: float | None = None) -> bool:
+        """Remember a signed push's nonce until ``expires`` (epoch seconds); False if it is remembered already.
+
+        Expired nonces are deleted as new ones arrive, so the table holds at most one replay window of pushes.
+        """
+        now = time.time() if now is None else now
+        with self.transaction():
+            self._conn.execute("DELETE FROM push_nonces WHERE expires < ?", (now,))
+            cur = self._conn.execute("INSERT OR IGNORE INTO push_nonces(source, nonce, expires) VALUES (?,?,?)", (source, nonce, expires))
+            return cur.rowcount == 1
+
     def record_rejects(self, platform: str, endpoint: str, rejected: Sequence[Rejected], raw: str) -> None:
-        """Keep what a push could not use, so nobody has to guess later what a platform sent."""
+        """Keep what a push could not use, so nobody has to guess later what a platform sent.
+
+        One row per push, however many items it had: how many, the first
+        ``MAX_REJECTS_KEPT`` where/reason pairs and the body cut to
+        ``MAX_REJECT_RAW`` characters.
+        """
         if not rejected:
             return
-        at = now_iso()
+        kept = [{"where": r.where[:MAX_REJECT_TEXT], "reason": r.reason[:MAX_REJECT_TEXT]} for r in rejected[:MAX_REJECTS_KEPT]]
         with self.transaction():
-            for r in rejected:
-                self._conn.execute(
-                    "INSERT INTO rejected_items(at, platform, endpoint, where_, reason, raw) VALUES (?,?,?,?,?,?)",
-                    (at, platform, endpoint, r.where, r.reason, raw[:MAX_REJECT_RAW]),
-                )
+            self._conn.execute(
+                "INSERT INTO rejected_items(at, platform, endpoint, where_, reason, raw, count, items) VALUES (?,?,?,?,?,?,?,?)",
+                (now_iso(), platform, endpoint, kept[0]["where"], kept[0]["reason"], raw[:MAX_REJECT_RAW], len(rejected),
+                 json.dumps(kept, ensure_ascii=False)),
+            )
+
+    def rejected_pushes(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The latest pushes with rejected items, newest first: at, platform, endpoint, count, items (where/reason), raw."""
+        rows = self._all("SELECT id, at, platform, endpoint, where_, reason, raw, count, items FROM rejected_items ORDER BY id DESC LIMIT ?", (limit,))
+        out = []
+        for r in rows:
+            items = json.loads(r["items"]) if r["items"] else [{"where": r["where_"], "reason": r["reason"]}]
+            out.append({"id": r["id"], "at": r["at"], "platform": r["platform"], "endpoint": r["endpoint"],
+                        "count": r["count"] if r["count"] is not None else 1, "items": items, "raw": r["raw"]})
+        return out
 
     # -- pipeline -------------------------------------------------------------------
     def pending_comments(self, limit: int) -> list[StoredComment]:
@@ -300,9 +384,10 @@ class SqliteStore:
 
     def mark_failed(self, comment_id: int, reason: str) -> None:
         """The matcher could not process this comment: keep it, out of the pending queue, for staff."""
-        self._conn.execute(
-            "UPDATE comments SET state = 'failed', processed_at = ?, reason = ? WHERE id = ?", (now_iso(), reason[:500], comment_id)
-        )
+        with self.transaction():
+            self._conn.execute(
+                "UPDATE comments SET state = 'failed', processed_at = ?, reason = ? WHERE id = ?", (now_iso(), reason[:500], comment_id)
+            )
 
     def append_event(self, room: str, kind: str, fields: dict[str, Any]) -> RoomEvent:
         """Give the room's next sequence number to an overlay event and store it (inside a transaction)."""
@@ -590,7 +675,8 @@ class SqliteStore:
             "pending": self.count_pending(),
             "decisions": decisions,
             "events_counted": {r["type"]: r["n"] for r in self._all("SELECT type, sum(count) AS n FROM event_counts GROUP BY type")},
-            "rejected_items": self._one("SELECT count(*) FROM rejected_items")[0],
+            # items, not rows: a row is one push (count items) or, from an earlier version, one item (count NULL)
+            "rejected_items": self._one("SELECT COALESCE(SUM(COALESCE(count, 1)), 0) FROM rejected_items")[0],
             "work_orders": self._one("SELECT count(*) FROM work_orders")[0],
             "host_queued": self._one("SELECT count(*) FROM host_items WHERE state != 'spoken'")[0],
         }

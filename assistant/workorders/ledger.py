@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from assistant.bank.store import AnswerBank
 from assistant.ingest.record import SHANGHAI
 from assistant.rooms import Rooms
+from assistant.spreadsheet import neutralise
 from assistant.store import SqliteStore
 
 TREND_DAYS = 7
@@ -79,7 +80,25 @@ def _sum(rows: list[dict[str, Any]], **identity: Any) -> LedgerRow:
     return _rates(LedgerRow(**identity, **{f: sum(r[f] for r in rows) for f in FIGURES}))
 
 
+# The ledger's trend looks back TREND_DAYS; days before this are not a live-stream ledger
+# (and 0001-01-01 minus a week is not a date at all).
+FIRST_LEDGER_DAY = dt.date(2000, 1, 1)
+
+
+def parse_ledger_day(text: str) -> dt.date:
+    """A ledger date from YYYY-MM-DD; ValueError with a message a person can act on."""
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"date must be YYYY-MM-DD, not {text!r}") from None
+    if day < FIRST_LEDGER_DAY:
+        raise ValueError(f"date must be {FIRST_LEDGER_DAY.isoformat()} or later, not {text!r}")
+    return day
+
+
 def build_ledger(store: SqliteStore, rooms: Rooms, bank: AnswerBank, day: dt.date, *, now: dt.datetime | None = None) -> Ledger:
+    if day < FIRST_LEDGER_DAY:
+        raise ValueError(f"date must be {FIRST_LEDGER_DAY.isoformat()} or later, not {day.isoformat()}")
     now = now or dt.datetime.now(SHANGHAI)
     figures = store.ledger_figures(day.isoformat(), now.isoformat(timespec="seconds"))
     names = {r.id: r.name for r in rooms.rooms}
@@ -119,7 +138,7 @@ def ledger_csv(ledger: Ledger) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
-    writer.writerows(body)
+    writer.writerows([[neutralise(cell) for cell in line] for line in body])
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel opens Chinese CSV correctly
 
 
@@ -132,12 +151,12 @@ def ledger_xlsx(ledger: Ledger) -> bytes:
     sheet.title = "台账"
     sheet.append(header)
     for line in body:
-        sheet.append(line)
+        sheet.append([neutralise(cell) for cell in line])
     topics = book.create_sheet("热点问题")
     days = [p.date for p in ledger.top_topics[0].trend] if ledger.top_topics else []
     topics.append(["问题", "当日次数", *days])
     for t in ledger.top_topics:
-        topics.append([t.topic, t.count, *[p.count for p in t.trend]])
+        topics.append([neutralise(t.topic), t.count, *[p.count for p in t.trend]])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

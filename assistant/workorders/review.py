@@ -107,7 +107,8 @@ def new_entry(bank: AnswerBank, answer: NewAnswer, *, today: dt.date, extra_phra
     # The viewers' own words first; generic framings only to reach the bank's minimum of two phrasings.
     framings = ["想问一下" + answer.question, "咨询一下" + answer.question, "我想了解" + answer.question]
     for text in [*answer.similar_questions, *extra_phrasings, *framings]:
-        text = text.strip()
+        # A viewer's comment may open with formula characters (=cmd|…); a question never needs them.
+        text = text.strip().lstrip("=+-@ \t\r")
         if 2 <= len(text) <= 60 and question_key(text) not in seen:
             seen.add(question_key(text))
             phrasings.append(text)

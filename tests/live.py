@@ -146,7 +146,7 @@ def douyin_headers(server, body: bytes, *, room: str | None = None, msg_type: st
     """The headers Douyin sends with ``body``, signed the way Douyin signs (a new random nonce unless ``nonce``)."""
     from assistant.ingest import douyin
 
-    headers = {"x-roomid": room or city_room().douyin, "x-msg-type": msg_type, "x-timestamp": timestamp or str(int(time.time())),
+    headers = {"x-roomid": room or city_room().douyin, "x-msg-type": msg_type, "x-timestamp": str(int(time.time())) if timestamp is None else timestamp,
                "x-nonce-str": nonce or secrets.token_hex(8)}
     headers["x-signature"] = douyin.signature(headers, body, secret or server.secrets.douyin_push_secret)
     return {**headers, "content-type": "application/json"}

@@ -157,25 +157,25 @@ def _shape_ok(kind: str, sizes: list[int], *, prefixed: bool, gaps: tuple[str, .
     return False
 
 
-def _classify(digits: str, sizes: list[int], gaps: tuple[str, ...]) -> list[tuple[str, bool]]:
-    """The kinds ``digits`` (grouped as ``sizes``) can be, most specific first, with whether a +86 prefix is included."""
-    out = []
+def _classify(digits: str, sizes: list[int], gaps: tuple[str, ...]) -> list[str]:
+    """The kinds ``digits`` (in groups of ``sizes`` with ``gaps`` between them) can be."""
     if "X" in digits[:-1]:
-        return out
+        return []
+    out = []
     if len(digits) == 18 and _ID_NUMBER.fullmatch(digits) and _shape_ok("id_number", sizes, prefixed=False, gaps=gaps):
-        out.append(("id_number", False))
+        out.append("id_number")
     if digits.endswith("X"):
         return out
     for prefix in ("", "86", "0086"):
-        rest = digits[len(prefix):]
-        if digits.startswith(prefix) and _MOBILE.fullmatch(rest):
+        if digits.startswith(prefix) and _MOBILE.fullmatch(digits[len(prefix):]):
+            # +86 as its own group (+86 138…) or run together with the number (+86138…)
             prefixed = bool(prefix) and len(sizes) > 1 and sizes[0] == len(prefix)
             if (not prefix or prefixed or len(sizes) == 1) and _shape_ok("mobile", sizes, prefixed=prefixed, gaps=gaps):
-                out.append(("mobile", bool(prefix)))
+                out.append("mobile")
     if 16 <= len(digits) <= 19 and _shape_ok("bank_card", sizes, prefixed=False, gaps=gaps):
-        out.append(("bank_card", False))
+        out.append("bank_card")
     if 10 <= len(digits) <= 12 and _LANDLINE.fullmatch(digits) and _shape_ok("landline", sizes, prefixed=False, gaps=gaps):
-        out.append(("landline", False))
+        out.append("landline")
     return out
 
 
@@ -205,8 +205,8 @@ def _numbers_in(skeleton: str, folded: str, *, needs_chinese: bool) -> list[_Fou
     for chain in chains:
         i = 0
         while i < len(chain):
-            best: tuple[int, int, str] | None = None  # (priority, -length or index, kind) → choose
-            choice: tuple[int, str, str] | None = None  # (j, kind, digits)
+            # Of the numbers starting at group i: an ID, else a mobile (the shortest), else the longest card or landline.
+            best: tuple[tuple[int, int], int, str, str] | None = None  # (rank, last group, kind, digits)
             digits = ""
             sizes: list[int] = []
             gaps: list[str] = []
@@ -219,7 +219,7 @@ def _numbers_in(skeleton: str, folded: str, *, needs_chinese: bool) -> list[_Fou
                     break
                 if len(digits) < 10:  # shorter than any number looked for here
                     continue
-                for kind, _ in _classify(digits, sizes, tuple(gaps)):
+                for kind in _classify(digits, sizes, tuple(gaps)):
                     start, end = chain[i].start(), chain[j].end()
                     if needs_chinese and not any(folded[k] in _CHINESE_DIGITS for k in range(start, end)):
                         continue
@@ -229,15 +229,13 @@ def _numbers_in(skeleton: str, folded: str, *, needs_chinese: bool) -> list[_Fou
                         continue
                     if kind == "bank_card" and _CASE_NUMBER_BEFORE.search(folded, max(0, start - 8), start):
                         continue
-                    # ID, then mobile (the first, shortest), then the longest bank card or landline.
                     rank = (_PRIORITY[kind], j if kind in ("id_number", "mobile") else -j)
-                    if best is None or rank < best[:2]:
-                        best = (*rank, kind)
-                        choice = (j, kind, digits)
-            if choice is None:
+                    if best is None or rank < best[0]:
+                        best = (rank, j, kind, digits)
+            if best is None:
                 i += 1
                 continue
-            j, kind, value_digits = choice
+            _, j, kind, value_digits = best
             found.append(_Found(chain[i].start(), chain[j].end(), kind, value_digits))
             i = j + 1
     return found

@@ -9,7 +9,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -181,3 +183,39 @@ def connector_push(server, path, raw: bytes, secret: str, *, stamp: int | None =
     """A Kuaishou or WeChat Channels connector push, signed with ``secret`` (for ``signed_path`` if given, else ``path``)."""
     headers = {**connector_headers(server, signed_path or path, raw, secret, stamp=stamp, nonce=nonce), **(extra or {})}
     return server.post(path, content=raw, headers=headers)
+
+
+class DepartmentRobot:
+    """A WeCom-style department group robot on 127.0.0.1.
+
+    It records every message it is sent and answers each with the next of
+    ``replies`` (status, JSON), then with errcode 0, so a test can make it be
+    down, rate-limit and recover. ``close()`` stops it.
+    """
+
+    def __init__(self, replies: list[tuple[int, dict]] | None = None, *, port: int = 0, key: str = "test"):
+        self.received: list[dict] = []
+        self.replies = list(replies or [])
+        robot = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                robot.received.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
+                status, reply = robot.replies.pop(0) if robot.replies else (200, {"errcode": 0, "errmsg": "ok"})
+                data = json.dumps(reply).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/cgi-bin/webhook/send?key={key}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

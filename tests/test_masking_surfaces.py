@@ -21,10 +21,8 @@ import json
 import re
 import subprocess
 import sys
-import threading
 import time
 import unicodedata
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import websockets
@@ -69,30 +67,13 @@ FORBIDDEN_CHARACTERS = ["\u202e", "\u202c", "\u2066", "\x07"]
 ALLOWED = {"citizen_text", "contact", "text"}
 
 
-class _Robot(BaseHTTPRequestHandler):
-    received: list = []
-
-    def do_POST(self):  # noqa: N802
-        _Robot.received.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
-        data = b'{"errcode": 0, "errmsg": "ok"}'
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def robot():
-    _Robot.received = []
-    receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Robot)
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{receiver.server_address[1]}/cgi-bin/webhook/send?key=masking"
-    receiver.shutdown()
-    receiver.server_close()
+    from live import DepartmentRobot
+
+    r = DepartmentRobot(key="masking")
+    yield r
+    r.close()
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +82,7 @@ def server(tmp_path_factory, bundled_index, robot):
 
     root = tmp_path_factory.mktemp("masking")
     webhooks = root / "webhooks.json"
-    webhooks.write_text(json.dumps({"*": robot}), encoding="utf-8")
+    webhooks.write_text(json.dumps({"*": robot.url}), encoding="utf-8")
     s = LiveServer(data_dir_with_index(root / "data", bundled_index[0]), log_level="info", settings={
         "GOVLIVE_DEPARTMENT_WEBHOOKS_FILE": str(webhooks), "GOVLIVE_OUTBOX_BACKOFF_SECONDS": "0.2",
     }).start()
@@ -137,7 +118,7 @@ def _text(value) -> str:
 
 
 @pytest.fixture(scope="module")
-def surfaces(server):
+def surfaces(server, robot):
     """Push every form once, act on it as the control desk and staff would, and read every surface: name → what it shows."""
     from live import douyin_push
 
@@ -206,14 +187,14 @@ def surfaces(server):
     orders = _ok(server.get("/api/staff/work_orders", "staff"))
     for order in orders:
         _ok(server.post_json(f"/api/staff/work_orders/{order['id']}/dispatch", "staff", {"department": DEPARTMENT}))
-    _wait_for(lambda: len(_Robot.received) >= len(orders), 60, "the department robot's messages")
+    _wait_for(lambda: len(robot.received) >= len(orders), 60, "the department robot's messages")
     orders = _ok(server.get("/api/staff/work_orders", "staff"))
     details["orders"] = orders
     shown["staff review"] = [_text(_without_allowed(review))]
     shown["staff work orders"] = [_text(_without_allowed(orders))]
     shown["staff work-order history"] = [_text(_ok(server.get(f"/api/staff/work_orders/{o['id']}/history", "staff"))) for o in orders]
     shown["staff summary"] = [_text(_ok(server.get("/api/staff/summary", "staff")))]
-    shown["department robot"] = [_text(m) for m in _Robot.received]
+    shown["department robot"] = [_text(m) for m in robot.received]
 
     from openpyxl import load_workbook
 

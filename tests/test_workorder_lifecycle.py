@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -16,6 +14,7 @@ from assistant.store import SqliteStore
 from assistant.workorders.deadlines import BusinessHours, WorkingCalendar
 from assistant.workorders.lifecycle import IllegalTransition, UnknownWorkOrder, WorkOrderDesk
 from assistant.workorders.notify import Departments, OutboxSender
+from live import DepartmentRobot
 
 MONDAY_10 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=SHANGHAI)
 
@@ -133,27 +132,6 @@ def test_warnings_turn_yellow_then_red_then_overdue_and_notify_once_each(desk):
     assert desk.view(desk.store.work_order(oid), dt.datetime(2026, 11, 26, 9, 0, tzinfo=SHANGHAI)).overdue
 
 
-class Robot(BaseHTTPRequestHandler):
-    """A WeCom-style group robot that is down, then rate-limits, then accepts."""
-
-    replies: list = []
-    received: list = []
-
-    def do_POST(self):  # noqa: N802
-        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-        Robot.received.append(body)
-        status, reply = Robot.replies.pop(0) if Robot.replies else (200, {"errcode": 0, "errmsg": "ok"})
-        data = json.dumps(reply).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
-
-
 def test_the_outbox_keeps_retrying_until_the_receiver_recovers(desk):
     import socket
 
@@ -175,15 +153,13 @@ def test_the_outbox_keeps_retrying_until_the_receiver_recovers(desk):
     asyncio.run(pump(0.6))  # nobody listening: connection refused, kept
     (n,) = desk.store.notifications(oid)
     assert n["state"] == "pending" and n["attempts"] >= 2 and "Connect" in n["last_error"]
-    Robot.received, Robot.replies = [], [(500, {"error": "busy"}), (200, {"errcode": 45009, "errmsg": "api freq out of limit"})]
-    server = ThreadingHTTPServer(("127.0.0.1", port), Robot)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # Down, then rate-limiting, then accepting.
+    robot = DepartmentRobot([(500, {"error": "busy"}), (200, {"errcode": 45009, "errmsg": "api freq out of limit"})], port=port)
     try:
         asyncio.run(pump(2.0))
     finally:
-        server.shutdown()
-        server.server_close()
+        robot.close()
     (n,) = desk.store.notifications(oid)
     assert n["state"] == "delivered" and n["delivered_at"]
-    assert len(Robot.received) == 3  # 500, errcode 45009, then accepted: and not resent after that
-    assert all(r == n["payload"] for r in Robot.received)
+    assert len(robot.received) == 3  # 500, errcode 45009, then accepted: and not resent after that
+    assert all(r == n["payload"] for r in robot.received)

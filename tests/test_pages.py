@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from assistant.rooms import Rooms
 from assistant.settings import EXAMPLE_ROOMS_FILE
@@ -64,7 +65,15 @@ def wait_js(page, expression: str, timeout: float = 30000) -> None:
     """Poll a JS expression until it is true. (Playwright's wait_for_function compiles its predicate with
     eval, which the pages' Content-Security-Policy forbids; page.evaluate goes through the debugger.)"""
     deadline = time.monotonic() + timeout / 1000
-    while not page.evaluate(expression):
+    while True:
+        try:
+            if page.evaluate(expression):
+                return
+        except PlaywrightError as exc:
+            # Mid-navigation (a clicked link) the old document is gone and the new one has no
+            # body yet, or the context was destroyed: not an answer, ask again.
+            if "Execution context was destroyed" not in exc.message and "Cannot read properties of null" not in exc.message:
+                raise
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for: {expression}")
         time.sleep(0.1)

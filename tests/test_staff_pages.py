@@ -119,6 +119,7 @@ def test_ledger_page_draws_the_rooms_and_links_the_exports(server, page, tmp_pat
     wait_js(page, "document.body.dataset.state === 'ready'")
     assert page.url.split("#")[0] == f"{server.url}/staff" and page.get_attribute("#ledger-link", "href") == "/staff/ledger"
     page.click("#ledger-link")
+    page.wait_for_url(f"{server.url}/staff/ledger")
     wait_js(page, "document.body.dataset.state === 'ready' && window.govlive.ledger !== null")
     assert page.locator("#overview-svg g.bar-group").count() == len(ROOMS.rooms)
     assert page.locator("table#ledger-rows tr.ledger-row").count() >= 1

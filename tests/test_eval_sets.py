@@ -66,3 +66,64 @@ def test_intent_training_set_is_well_formed_and_apart_from_the_eval_sets():
     assert not [r["text"] for r in rows if fold(r["text"]) and fold(r["text"]) in eval_texts]
     assert not {r["text"] for r in rows} & {r["text"] for name in ("dev.jsonl", "test.jsonl") for r in load(name)}
     assert len({r["text"] for r in rows}) == len(rows)
+
+
+# -- the independent sets (issue 13): written blind, labelled afterwards ------------------------
+BEIJING_CSV = ROOT.parent / "shared" / "data" / "raw" / "beijing-faq" / "QA_政务问答.csv"
+INDEPENDENT_KEYS = {"id", "text", "intent", "more_questions", "style", "situation", "label_note"}
+
+
+def _check_independent(rows: list[dict], gold_key: str, near_key: str, valid_gold) -> None:
+    assert len({r["id"] for r in rows}) == len(rows)
+    for r in rows:
+        assert INDEPENDENT_KEYS | {gold_key, near_key} == set(r), r
+        assert r["intent"] in INTENTS, r
+        golds = [*r[gold_key], *(g for q in r["more_questions"] for g in q[gold_key])]
+        if r[gold_key]:
+            assert r["intent"] == "question", r
+        for g in golds + ([r[near_key]] if r[near_key] is not None else []):
+            assert valid_gold(g), f"{r['id']}: gold {g!r} does not exist"
+    intents = Counter(r["intent"] for r in rows)
+    assert {"question", "request", "chitchat"} <= set(intents) and intents["question"] / len(rows) > 0.6
+
+
+@pytest.mark.parametrize("name", ["viewers-dev.jsonl", "viewers-test.jsonl"])
+def test_the_independent_viewer_sets_are_well_formed(bank, name):
+    rows = load(name)
+    assert len(rows) >= 140
+    _check_independent(rows, "entry_ids", "near_item", lambda g: g in bank)
+    questions = [r for r in rows if r["intent"] == "question"]
+    out_of_bank = [r for r in questions if not r["entry_ids"]]
+    assert 0.1 <= len(out_of_bank) / len(questions) <= 0.6  # a real share of questions the bank cannot answer
+    bank_questions = {question_key(q) for e in bank.entries for q in e.all_questions()}
+    # Written blind, a short question can still coincide with a bank phrasing (小产权房能办证吗): rare, not copied.
+    assert len([r["text"] for r in rows if question_key(r["text"]) in bank_questions]) <= 3
+
+
+@pytest.mark.parametrize("name", ["beijing-dev.jsonl", "beijing-test.jsonl"])
+def test_the_beijing_sets_are_well_formed_and_hold_only_row_numbers(name):
+    import csv
+
+    if not BEIJING_CSV.exists():
+        pytest.fail(f"the Beijing FAQ bank is not at {BEIJING_CSV}; ../shared must sit beside the checkout")
+    with BEIJING_CSV.open(encoding="utf-8", newline="") as f:
+        bank_rows = list(csv.DictReader(f))
+    rows = load(name)
+    assert len(rows) >= 70
+    _check_independent(rows, "rows", "near_row", lambda g: isinstance(g, int) and 1 <= g <= len(bank_rows))
+    # Nothing of the bank's own text is in the project: no 12-character run of a question or an answer.
+    texts = {r["id"]: r["text"] + r["situation"] + r["label_note"] + "".join(q["text"] for q in r["more_questions"]) for r in rows}
+    official = [row["用户问题"] for row in bank_rows] + [row["正文内容"] for row in bank_rows]
+    runs = {t[i:i + 12] for t in official for i in range(0, max(0, len(t) - 11))}
+    copied = {rid: t for rid, t in texts.items() if any(t[i:i + 12] in runs for i in range(0, max(0, len(t) - 11)))}
+    assert not copied, copied
+
+
+def test_the_independent_sets_share_nothing_with_the_project_sets():
+    seen = {question_key(r["text"]) for name in ("dev.jsonl", "test.jsonl") for r in load(name)}
+    for name in ("viewers-dev.jsonl", "viewers-test.jsonl", "beijing-dev.jsonl", "beijing-test.jsonl"):
+        rows = load(name)
+        assert not [r["text"] for r in rows if r["intent"] == "question" and question_key(r["text"]) in seen], name
+    dev = {r["text"] for r in load("viewers-dev.jsonl")} | {r["text"] for r in load("beijing-dev.jsonl")}
+    test = {r["text"] for r in load("viewers-test.jsonl")} | {r["text"] for r in load("beijing-test.jsonl")}
+    assert not dev & test

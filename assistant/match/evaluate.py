@@ -3,7 +3,10 @@
 Definitions (the same for every system):
 
 - **top-1 / recall@5 / MRR**: over comments whose gold is a bank entry, is
-  the gold the first / among the first five / at what rank.
+  a gold entry the first / among the first five / at what rank (a comment may
+  have several acceptable entries, ``entry_ids``).
+- **item top-1**: is the first entry about the same 事项 as a gold entry,
+  whatever its aspect (材料 for 流程 counts here, not in top-1).
 - **answer rate**: share of all comments given an ``answer``.
 - **false-answer rate**: share of the answers that are wrong, i.e. the
   answered entry is not the gold, or the comment has no gold entry at all
@@ -36,6 +39,7 @@ from .matcher import Matcher
 class SystemScores(BaseModel):
     system: str
     top1: float
+    item_top1: float  # right 事项, any aspect
     recall_at_5: float
     mrr: float
     answers: int
@@ -66,20 +70,26 @@ def score_system(
     bank: AnswerBank,
     predicted_intents: Sequence[str] | None = None,
 ) -> SystemScores:
-    gold_rows = [i for i, r in enumerate(rows) if r.entry_id]
-    ranks = []
+    def item(entry_id: str) -> str | None:
+        entry = bank.get(entry_id)
+        return entry.item if entry else None
+
+    gold_rows = [i for i, r in enumerate(rows) if r.gold]
+    ranks, item_hits = [], []
     per_domain: dict[str, list[bool]] = defaultdict(list)
     for i in gold_rows:
-        ids = list(ranked[i])
-        rank = ids.index(rows[i].entry_id) + 1 if rows[i].entry_id in ids else None
+        ids, gold = list(ranked[i]), rows[i].gold
+        rank = next((k + 1 for k, e in enumerate(ids) if e in gold), None)
         ranks.append(rank)
+        item_hits.append(bool(ids) and item(ids[0]) in {item(g) for g in gold})
         per_domain[bank.get(rows[i].entry_id).domain if rows[i].entry_id in bank else "?"].append(rank == 1)
     n = max(len(ranks), 1)
     answers = sum(answered)
-    false = sum(1 for r, a, ids in zip(rows, answered, ranked) if a and (not r.entry_id or not ids or ids[0] != r.entry_id))
+    false = sum(1 for r, a, ids in zip(rows, answered, ranked) if a and (not ids or ids[0] not in r.gold))
     return SystemScores(
         system=name,
         top1=round(sum(r == 1 for r in ranks) / n, 4),
+        item_top1=round(sum(item_hits) / n, 4),
         recall_at_5=round(sum(r is not None and r <= 5 for r in ranks) / n, 4),
         mrr=round(sum(1 / r for r in ranks if r is not None and r <= 5) / n, 4),
         answers=answers,
@@ -147,16 +157,17 @@ def format_report(report: EvalReport) -> str:
     lines = [
         f"{report.file}: {report.comments} comments, {report.questions_with_gold} with a gold entry",
         "",
-        "system".ljust(width) + "  top-1  rec@5    MRR  answered  false-ans  ignorable-ans  intent",
+        "system".ljust(width) + "  top-1  item-1  rec@5    MRR  answered  false-ans  ignorable-ans  intent",
     ]
     for s in report.systems:
         intent = f"{s.intent_accuracy:.3f}" if s.intent_accuracy is not None else "    -"
         lines.append(
             s.system.ljust(width)
-            + f"  {s.top1:.3f}  {s.recall_at_5:.3f}  {s.mrr:.3f}  {s.answer_rate:8.3f}  {s.false_answer_rate:9.3f}"
+            + f"  {s.top1:.3f}   {s.item_top1:.3f}  {s.recall_at_5:.3f}  {s.mrr:.3f}  {s.answer_rate:8.3f}  {s.false_answer_rate:9.3f}"
             + f"  {s.ignorable_answered:13d}  {intent}"
         )
-    lines += ["", "answered = share of all comments answered; false-ans = share of answers that are wrong", ""]
+    lines += ["", "item-1 = first entry about a gold 事项, any aspect; answered = share of all comments answered;",
+              "false-ans = share of answers that are wrong", ""]
     domains = sorted({d for s in report.systems for d in s.per_domain_top1})
     lines.append("top-1 by domain".ljust(18) + "".join(f"{n[:12]:>14}" for n in names))
     for d in domains:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError, field_validator
+from pydantic import BaseModel, ValidationError, field_validator, model_validator
 
 from assistant.bank.store import read_jsonl_objects
 
@@ -17,7 +17,24 @@ class LabelledComment(BaseModel):
     text: str
     intent: str
     entry_id: str | None = None  # the bank entry that answers it; None for non-questions and out-of-bank questions
+    # Every entry that answers it, where more than one does (the independent sets); entry_id is then the first.
+    entry_ids: list[str] = []
     note: str = ""
+
+    @model_validator(mode="after")
+    def _one_source_of_gold(self) -> "LabelledComment":
+        if self.entry_ids and self.entry_id is None:
+            self.entry_id = self.entry_ids[0]
+        elif self.entry_id is not None and not self.entry_ids:
+            self.entry_ids = [self.entry_id]
+        elif self.entry_id is not None and self.entry_id not in self.entry_ids:
+            raise ValueError(f"entry_id {self.entry_id!r} is not among entry_ids")
+        return self
+
+    @property
+    def gold(self) -> frozenset[str]:
+        """The acceptable entries (empty: nothing in the bank answers it)."""
+        return frozenset(self.entry_ids)
 
     @field_validator("intent")
     @classmethod

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from .service.secrets import ROLES
 from .settings import Settings
 
 
@@ -494,7 +495,7 @@ def tokens_command(ctx: click.Context, base_url: str | None) -> None:
     base = (base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
     click.echo(json.dumps({
         "secrets_file": str(settings.secrets_path),
-        "tokens": {role: getattr(secrets, f"{role}_token") for role in ("host", "control", "staff", "admin")},
+        "tokens": {role: getattr(secrets, f"{role}_token") for role in ROLES},
         "staff": f"{base}/staff?token={secrets.staff_token}",
         "rooms": _service_urls(settings, secrets, base, rooms.rooms),
     }, ensure_ascii=False, indent=1))
@@ -512,7 +513,7 @@ def accounts() -> None:
 
 @accounts.command("add")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["host", "control", "staff", "admin"]), required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--rooms", "room_names", help="Comma-separated room ids the account may act on [default: every room]")
 @click.pass_context
 def accounts_add(ctx: click.Context, name: str, role: str, room_names: str | None) -> None:

@@ -25,9 +25,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from .secrets import ROLES as ACCOUNT_ROLES
+
 log = logging.getLogger("govlive.accounts")
 
-ACCOUNT_ROLES = ("host", "control", "staff", "admin")
 TOKEN_PREFIX = "gla_"
 
 

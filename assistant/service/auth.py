@@ -19,7 +19,6 @@ from fastapi import Depends, HTTPException, Request
 
 from .context import Services, get_services
 
-ROLES = ("host", "control", "staff", "admin")
 OVERLAY = "overlay"
 
 
@@ -76,8 +75,7 @@ def identify(token: str | None, services: Services, prefer: set[str] | frozenset
     room = services.secrets.overlay_room_of(token)
     if room is not None:
         return Principal(OVERLAY, OVERLAY, frozenset({room}))
-    accounts = getattr(services, "accounts", None)
-    account = accounts.lookup(token) if accounts is not None else None
+    account = services.accounts.lookup(token) if services.accounts is not None else None
     if account is None:
         return None
     if account.revoked:

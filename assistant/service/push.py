@@ -105,8 +105,10 @@ def parse_json(text: str) -> Any:
         raise HTTPException(400, f"body is not usable: {exc}") from None
 
 
-def decode_json(raw: bytes, content_encoding: str | None, limit: int) -> Any:
-    return parse_json(decode_text(raw, content_encoding, limit))
+def decode_json(raw: bytes, content_encoding: str | None, limit: int) -> tuple[str, Any]:
+    """The body as text (kept, cut, with rejected items) and as parsed JSON."""
+    text = decode_text(raw, content_encoding, limit)
+    return text, parse_json(text)
 
 
 def received_now() -> dt.datetime:
@@ -175,8 +177,8 @@ async def douyin_official_push(request: Request, services: Services = Depends(ge
     nonce = ("douyin", headers[douyin.NONCE_HEADER], int(headers[douyin.TIMESTAMP_HEADER].strip()) + skew)
 
     def work():
-        text = decode_text(raw, headers.get("content-encoding"), services.settings.max_push_bytes)
-        parsed = douyin.parse_official_push(headers, parse_json(text), received_now())
+        text, body = decode_json(raw, headers.get("content-encoding"), services.settings.max_push_bytes)
+        parsed = douyin.parse_official_push(headers, body, received_now())
         return store_parsed(services, "douyin", "douyin", parsed, text, nonce)
 
     return await off_the_loop(services, work)
@@ -199,8 +201,7 @@ async def douyin_bridge_push(request: Request, services: Services = Depends(get_
     encoding = request.headers.get("content-encoding")
 
     def work():
-        text = decode_text(raw, encoding, services.settings.max_push_bytes)
-        body = parse_json(text)
+        text, body = decode_json(raw, encoding, services.settings.max_push_bytes)
         now = received_now()
         messages = body if isinstance(body, list) else [body]
         records, rejected = [], []
@@ -249,8 +250,8 @@ async def kuaishou_push(
     encoding = request.headers.get("content-encoding")
 
     def work():
-        text = decode_text(raw, encoding, services.settings.max_push_bytes)
-        parsed = kuaishou.parse_feed_push(parse_json(text), room=room, received_at=received_now())
+        text, body = decode_json(raw, encoding, services.settings.max_push_bytes)
+        parsed = kuaishou.parse_feed_push(body, room=room, received_at=received_now())
         return store_parsed(services, "kuaishou", "kuaishou", parsed, text, nonce)
 
     return await off_the_loop(services, work)
@@ -264,8 +265,8 @@ async def wechat_channels_push(request: Request, services: Services = Depends(ge
     encoding = request.headers.get("content-encoding")
 
     def work():
-        text = decode_text(raw, encoding, services.settings.max_push_bytes)
-        parsed = wechat_channels.parse_batch(parse_json(text), received_now())
+        text, body = decode_json(raw, encoding, services.settings.max_push_bytes)
+        parsed = wechat_channels.parse_batch(body, received_now())
         return store_parsed(services, "wechat_channels", "wechat_channels", parsed, text, nonce)
 
     return await off_the_loop(services, work)

@@ -26,7 +26,8 @@ from pydantic import BaseModel
 
 from assistant.settings import Settings
 
-ROLE_FIELDS = ("host_token", "control_token", "staff_token", "admin_token")
+ROLES = ("host", "control", "staff", "admin")  # the roles a person's token may have (shared or named)
+ROLE_FIELDS = tuple(f"{role}_token" for role in ROLES)
 PLATFORM_FIELDS = ("douyin_push_secret", "douyin_bridge_token", "kuaishou_connector_secret", "wechat_channels_connector_secret")
 DERIVING_FIELDS = ("overlay_secret",)  # keys other tokens are derived from
 OVERLAY_PREFIX = "ovl."
